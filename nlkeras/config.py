@@ -1,0 +1,248 @@
+"""The config schema: a default for every key, validation, and unpacking.
+
+Every recipe starts from `default_config()`, whose values are the settings
+the original's recipes share (8 GPUs, 400k iterations, R50, 224 crops,
+30-view test); a recipe changes what its script changed. Keys mirror the
+original's `lib/core/config.py` where they still mean something (the key it
+came from is in the comment); the original's dead keys (`STRIDE_1X1`,
+`TEST.VIDEO_LENGTH`, `MEM_CACHE`, ...) are gone.
+
+Entry points call `validate()` once and then unpack the config into plain
+arguments with `model_kwargs()` and friends: library code never sees it.
+"""
+
+import ml_collections
+
+from nlkeras.models import specs
+
+NON_LOCAL_MODES = ("embedded_gaussian", "dot_product", "gaussian", "concatenation")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+STRATEGIES = ("auto", "mirrored", "multi_worker", "tpu", "one_device")
+LR_POLICIES = ("steps_with_relative_lrs", "steps_with_lrs", "steps_with_decay")
+TEST_PROTOCOLS = ("three_crop", "full_frame")
+
+
+def default_config():
+    """The schema, holding the original recipes' shared settings."""
+    c = ml_collections.ConfigDict()
+    c.recipe = ""
+    c.workdir = ""  # CHECKPOINT.DIR
+    c.seed = 0  # RNG_SEED (the original seeded numpy only)
+    c.log_period = 10  # LOG_PERIOD
+    c.mixed_precision = "float32"
+    c.distribution = ml_collections.ConfigDict(
+        dict(
+            strategy="auto",  # mirrored over local GPUs, multi-worker with TF_CONFIG
+            tpu="",
+            sync_batchnorm=False,  # the original: per-GPU BN statistics
+        )
+    )
+    c.model = ml_collections.ConfigDict(
+        dict(
+            arch="c2d",  # VIDEO_ARC_CHOICE 1/3 -> c2d, 2/4 -> i3d
+            depth=50,  # DEPTH
+            variant="resnet_video",  # MODEL_NAME
+            num_classes=400,  # NUM_CLASSES
+            frozen_bn=False,  # USE_AFFINE
+            bn_epsilon=1.0000001e-5,  # BN_EPSILON
+            bn_momentum=0.9,  # BN_MOMENTUM
+            bn_init_gamma=0.0,  # BN_INIT_GAMMA (branch2c)
+            fc_init_std=0.01,  # FC_INIT_STD
+            dropout_rate=0.5,  # TRAIN.DROPOUT_RATE
+            width=64,  # RESNETS.WIDTH_PER_GROUP
+            stage_blocks=(),  # () = from depth; smaller members of the family
+        )
+    )
+    c.non_local = ml_collections.ConfigDict(
+        dict(
+            stages=(),  # CONV3_NONLOCAL / CONV4_NONLOCAL -> (3, 4)
+            layer_mod=2,  # LAYER_MOD
+            mode="embedded_gaussian",  # USE_SOFTMAX True; False = dot_product
+            scale=True,  # USE_SCALE
+            subsample=True,  # USE_MAXPOOL
+            pool_before_conv=True,  # Caffe2 order; False = MMAction2's
+            use_bn=True,  # USE_BN
+            zero_init_output=False,  # USE_ZERO_INIT_CONV
+            res3_group_size=0,  # grouped res3 blocks of the frozen-BN recipes
+            conv_init_std=0.01,  # CONV_INIT_STD
+            bn_epsilon=1.0000001e-5,  # BN_EPSILON
+            bn_momentum=0.9,  # BN_MOMENTUM
+        )
+    )
+    c.data = ml_collections.ConfigDict(
+        dict(
+            train_files="",  # DATADIR/train, as TFRecord glob patterns
+            val_files="",
+            test_files="",
+            num_frames=8,  # TRAIN.VIDEO_LENGTH (all splits, as the original)
+            sample_rate=8,  # TRAIN.SAMPLE_RATE
+            crop_size=224,  # TRAIN.CROP_SIZE
+            jitter_scales=(256, 320),  # TRAIN.JITTER_SCALES
+            mean=114.75,  # MODEL.MEAN
+            std=57.375,  # MODEL.STD
+            use_bgr=False,  # MODEL.USE_BGR
+            shuffle_buffer=1024,
+            decode_threads=5,  # VIDEO_DECODER_THREADS
+        )
+    )
+    c.train = ml_collections.ConfigDict(
+        dict(
+            batch_size=64,  # TRAIN.BATCH_SIZE, global
+            tuned_replicas=8,  # NUM_GPUS the recipe was tuned for
+            eval_period=20000,  # TRAIN.EVAL_PERIOD
+            dataset_size=234643,  # TRAIN.DATASET_SIZE (epoch display only)
+            precise_bn=True,  # TRAIN.COMPUTE_PRECISE_BN
+            precise_bn_iters=200,  # TRAIN.ITER_COMPUTE_PRECISE_BN
+            init_weights="",  # TRAIN.PARAMS_FILE
+            init_from="imagenet_r50",  # what init_weights holds, for the runbook
+            reset_start_iter=False,  # TRAIN.RESET_START_ITER
+            test_after_train=True,  # TRAIN.TEST_AFTER_TRAIN
+        )
+    )
+    c.test = ml_collections.ConfigDict(
+        dict(
+            batch_size=64,  # TEST.BATCH_SIZE
+            scale=256,  # TEST.SCALE
+            num_clips=10,  # NUM_TEST_CLIPS / 3
+            num_crops=3,  # USE_MULTI_CROP 1
+            flip=False,  # TEST_FULLY_CONV_FLIP
+            protocol="three_crop",  # or the paper's full_frame
+            weights="",  # TEST.PARAMS_FILE
+        )
+    )
+    c.solver = ml_collections.ConfigDict(
+        dict(
+            base_lr=0.01,  # BASE_LR
+            lr_policy="steps_with_relative_lrs",  # LR_POLICY
+            step_sizes=(150000, 150000, 100000),  # STEP_SIZES
+            lrs=(1.0, 0.1, 0.01, 0.001),  # LRS
+            gamma=0.1,  # GAMMA (steps_with_decay)
+            max_iter=400000,  # MAX_ITER
+            momentum=0.9,  # MOMENTUM
+            nesterov=True,  # NESTEROV
+            scale_momentum=True,  # SCALE_MOMENTUM
+            weight_decay=1e-4,  # WEIGHT_DECAY
+            weight_decay_bn=0.0,  # WEIGHT_DECAY_BN
+            warmup=False,  # WARMUP.WARMUP_ON
+            warmup_start_lr=0.001,  # WARMUP.WARMUP_START_LR
+            warmup_end_iter=2000,  # WARMUP.WARMUP_END_ITER
+        )
+    )
+    c.checkpoint = ml_collections.ConfigDict(
+        dict(
+            period=10000,  # CHECKPOINT_PERIOD
+            resume=True,  # CHECKPOINT.RESUME
+            keep=5,
+        )
+    )
+    c.paper = ml_collections.ConfigDict(
+        dict(
+            script="",  # the original's scripts/*.sh
+            model_file="",  # released .pkl, without the extension
+            top1=0.0,  # README, 30-view test
+            top5=0.0,
+        )
+    )
+    return c
+
+
+def _check_choice(value, choices, key):
+    if value not in choices:
+        raise ValueError(f"config.{key} must be one of {choices}. Received: {value!r}")
+
+
+def validate(config):
+    """Raises `ValueError` naming the key when values do not fit together."""
+    _check_choice(config.model.arch, specs.ARCHS, "model.arch")
+    _check_choice(config.model.depth, tuple(specs.STAGE_BLOCKS), "model.depth")
+    _check_choice(config.model.variant, tuple(specs.VARIANTS), "model.variant")
+    _check_choice(config.non_local.mode, NON_LOCAL_MODES, "non_local.mode")
+    _check_choice(config.mixed_precision, PRECISIONS, "mixed_precision")
+    _check_choice(config.distribution.strategy, STRATEGIES, "distribution.strategy")
+    _check_choice(config.solver.lr_policy, LR_POLICIES, "solver.lr_policy")
+    _check_choice(config.test.protocol, TEST_PROTOCOLS, "test.protocol")
+    blocks = config.model.stage_blocks
+    if blocks and (len(blocks) != 4 or min(blocks) < 1):
+        raise ValueError(
+            f"config.model.stage_blocks must be () or 4 positive ints. Received: {blocks}"
+        )
+    if not set(config.non_local.stages) <= {2, 3, 4, 5}:
+        raise ValueError(
+            "config.non_local.stages must be a subset of (2, 3, 4, 5). "
+            f"Received: {config.non_local.stages}"
+        )
+    low, high = config.data.jitter_scales
+    if not config.data.crop_size <= low <= high:
+        raise ValueError(
+            "config.data.jitter_scales must satisfy crop_size <= min <= max. "
+            f"Received: jitter_scales={config.data.jitter_scales}, "
+            f"crop_size={config.data.crop_size}"
+        )
+    frames = feature_map_shape(config)[0]  # res3 to res5 share this length
+    group = config.non_local.res3_group_size
+    if 3 in config.non_local.stages and group and frames % group:
+        raise ValueError(
+            f"config.non_local.res3_group_size={group} must divide the {frames} "
+            f"frames of res3 ({config.data.num_frames}-frame clips)."
+        )
+    if frames < 1:
+        raise ValueError(
+            f"config.data.num_frames={config.data.num_frames} leaves no frame at res5."
+        )
+    if len(config.solver.lrs) < len(config.solver.step_sizes):
+        raise ValueError(
+            "config.solver.lrs needs one value per step (len(step_sizes)). "
+            f"Received: lrs={config.solver.lrs}, step_sizes={config.solver.step_sizes}"
+        )
+    if config.train.batch_size % config.train.tuned_replicas:
+        raise ValueError(
+            f"config.train.batch_size={config.train.batch_size} must divide by "
+            f"config.train.tuned_replicas={config.train.tuned_replicas}."
+        )
+    return config
+
+
+def feature_map_shape(config, frames=None, height=None, width=None):
+    """The res5 map for a clip (the training clip by default)."""
+    variant = specs.VARIANTS[config.model.variant]
+    return specs.feature_map_shape(
+        frames or config.data.num_frames,
+        height or config.data.crop_size,
+        width or config.data.crop_size,
+        **variant,
+    )
+
+
+def model_kwargs(config):
+    """Plain arguments of `nlkeras.models.build_classifier`."""
+    m, nl = config.model, config.non_local
+    return dict(
+        arch=m.arch,
+        depth=m.depth,
+        variant=m.variant,
+        num_classes=m.num_classes,
+        num_frames=config.data.num_frames,
+        crop_size=config.data.crop_size,
+        dropout=m.dropout_rate,
+        fc_init_std=m.fc_init_std,
+        stage_blocks=tuple(m.stage_blocks),
+        width=m.width,
+        frozen_bn=m.frozen_bn,
+        bn_epsilon=m.bn_epsilon,
+        bn_momentum=m.bn_momentum,
+        bn_init_gamma=m.bn_init_gamma,
+        non_local_stages=tuple(nl.stages),
+        non_local_layer_mod=nl.layer_mod,
+        non_local_res3_group_size=nl.res3_group_size,
+        non_local=dict(
+            mode=nl.mode,
+            scale=nl.scale,
+            subsample=nl.subsample,
+            pool_before_conv=nl.pool_before_conv,
+            use_bn=nl.use_bn,
+            zero_init_output=nl.zero_init_output,
+            kernel_init_std=nl.conv_init_std,
+            bn_epsilon=nl.bn_epsilon,
+            bn_momentum=nl.bn_momentum,
+        ),
+    )

@@ -1,0 +1,34 @@
+r"""A small I3D with non-local blocks, sized to train on a laptop CPU in minutes.
+
+The same builder and rules as every recipe (I3D temporal kernels, non-local
+blocks after res3 and res4 block 1, BN with gamma 0 at the non-local output),
+shrunk: stages of (1, 2, 2, 1) blocks, base width 8 instead of 64, 8-frame
+clips of 64x64 crops. It trains from scratch on the synthetic video dataset
+the project generates itself, whose classes differ only by temporal order,
+so a model that learns them has used time.
+
+    python -m tools.model_info --recipe demo
+    python -m nlkeras.train --recipe demo --workdir runs/demo
+"""
+
+from recipes import i3d_nl_8f
+
+
+def get_config(arg=None):
+    config = i3d_nl_8f.get_config(arg)
+    config.model.update(stage_blocks=(1, 2, 2, 1), width=8, num_classes=8, dropout_rate=0.2)
+    config.data.update(num_frames=8, sample_rate=2, crop_size=64, jitter_scales=(64, 80))
+    config.data.shuffle_buffer = 256
+    config.train.update(
+        batch_size=16,
+        tuned_replicas=1,
+        eval_period=200,
+        precise_bn_iters=20,
+        init_from="scratch",
+        dataset_size=0,
+    )
+    config.test.update(batch_size=16, scale=64)
+    config.solver.update(base_lr=0.05, step_sizes=(600, 200), max_iter=800)
+    config.checkpoint.period = 200
+    config.paper.update(script="", model_file="", top1=0.0, top5=0.0)
+    return config
