@@ -9,9 +9,7 @@ import pytest  # noqa: E402
 
 
 def pytest_addoption(parser):
-    parser.addoption(
-        "--run_large", action="store_true", help="Run the tests marked `large` too."
-    )
+    parser.addoption("--run_large", action="store_true", help="Run the tests marked `large` too.")
 
 
 def pytest_collection_modifyitems(config, items):

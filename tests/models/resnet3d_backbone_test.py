@@ -1,0 +1,143 @@
+"""Structure of the backbone: padding rules, initial values, names, errors."""
+
+import keras
+import numpy as np
+import pytest
+
+from nlkeras.layers import NonLocalBlock
+from nlkeras.models import ResNet3DBackbone, build_classifier, specs
+
+TINY = dict(stage_blocks=(1, 2, 2, 1), width=4, num_frames=8, crop_size=32)
+
+
+def tiny_i3d_nl(**kwargs):
+    return build_classifier(
+        arch="i3d", non_local_stages=(3, 4), num_classes=5, **{**TINY, **kwargs}
+    )
+
+
+def test_explicit_symmetric_padding_and_valid_convs():
+    """Caffe2 pads both sides equally; Keras "same" would pad 28 -> 14 asymmetrically."""
+    backbone = tiny_i3d_nl().backbone
+    assert backbone.get_layer("conv1_pad").padding == ((2, 2), (3, 3), (3, 3))
+    conv1 = backbone.get_layer("conv1")
+    assert conv1.padding == "valid" and conv1.strides == (1, 2, 2)
+    assert backbone.get_layer("pool1").padding == "valid"
+    assert backbone.get_layer("pool1").pool_size == (1, 3, 3)
+    assert backbone.get_layer("pool2").pool_size == (2, 1, 1)
+    assert backbone.get_layer("pool2").strides == (2, 1, 1)
+    # The temporal kernel lives in branch2a, the spatial stride in branch2b.
+    assert backbone.get_layer("res3_0_branch2a_pad").padding == ((1, 1), (0, 0), (0, 0))
+    assert backbone.get_layer("res3_0_branch2a").strides == (1, 1, 1)
+    assert backbone.get_layer("res3_0_branch2b_pad").padding == ((0, 0), (1, 1), (1, 1))
+    assert backbone.get_layer("res3_0_branch2b").strides == (1, 2, 2)
+    assert backbone.get_layer("res3_0_branch1").strides == (1, 2, 2)
+    for layer in backbone.layers:
+        if isinstance(layer, keras.layers.Conv3D):
+            assert layer.padding == "valid" and not layer.use_bias, layer.name
+
+
+def test_resnet_video_org_stem_strides_time():
+    backbone = tiny_i3d_nl(variant="resnet_video_org").backbone
+    assert backbone.get_layer("conv1").strides == (2, 2, 2)
+    assert backbone.get_layer("pool1").pool_size == (2, 3, 3)
+    assert backbone.get_layer("pool1").strides == (2, 2, 2)
+
+
+def test_fresh_model_starts_as_the_original():
+    """branch2c BN gamma = 0 (BN_INIT_GAMMA), non-local BN gamma = 0, pred N(0, 0.01)."""
+    model = tiny_i3d_nl()
+    backbone = model.backbone
+    for layer in backbone.layers:
+        if layer.name.endswith("branch2c_bn"):
+            assert np.all(keras.ops.convert_to_numpy(layer.gamma) == 0), layer.name
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            assert np.all(keras.ops.convert_to_numpy(layer.gamma) == 1), layer.name
+    for layer in backbone.layers:
+        if isinstance(layer, NonLocalBlock):
+            assert np.all(keras.ops.convert_to_numpy(layer.bn.gamma) == 0)
+    big = build_classifier(arch="c2d", num_classes=400, **TINY)
+    kernel = keras.ops.convert_to_numpy(big.pred.kernel)
+    assert kernel.shape == (128, 400) and abs(kernel.std() - 0.01) < 0.001
+    assert np.all(keras.ops.convert_to_numpy(big.pred.bias) == 0)
+
+
+def original_blob_prefixes(stage_blocks, non_local_names):
+    """Layer-level blob prefixes of a checkpoint of the original (§3.1 naming rules)."""
+    names = {"conv1", "res_conv1_bn", "pred", *non_local_names}
+    for stage, blocks in zip((2, 3, 4, 5), stage_blocks, strict=True):
+        for i in range(blocks):
+            for branch in ("branch2a", "branch2b", "branch2c") + (("branch1",) if i == 0 else ()):
+                names |= {f"res{stage}_{i}_{branch}", f"res{stage}_{i}_{branch}_bn"}
+    return names
+
+
+def test_layer_names_map_one_to_one_to_original_blobs():
+    model = tiny_i3d_nl()
+    with_weights = {layer.name for layer in model.backbone.layers if layer.weights}
+    with_weights |= {
+        layer.name for layer in model.layers if layer.weights and layer is not model.backbone
+    }
+    expected = original_blob_prefixes((1, 2, 2, 1), {"nonlocal_conv3_1", "nonlocal_conv4_1"})
+    assert with_weights == expected
+    block = model.backbone.get_layer("nonlocal_conv3_1")
+    paths = sorted(w.path for w in block.weights)
+    for part in ("theta", "phi", "g", "out", "bn"):
+        assert any(f"/{part}/" in p for p in paths), part
+
+
+def test_frozen_bn_weights_are_not_trainable():
+    model = tiny_i3d_nl(frozen_bn=True, non_local=dict(use_bn=False, zero_init_output=True))
+    assert not any("bn" in w.path for w in model.trainable_weights)
+    assert any("res_conv1_bn" in w.path for w in model.non_trainable_weights)
+
+
+def test_unknown_time_height_width():
+    model = tiny_i3d_nl()
+    for shape in [(1, 8, 32, 32, 3), (3, 16, 48, 64, 3)]:
+        out = model.with_head("probabilities")(np.zeros(shape, "float32"))
+        assert out.shape == (shape[0], 5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(block_temporal_kernels=((1,), (1,), (1,))), "4 non-empty stages"),
+        (dict(block_temporal_kernels=((2,), (1,), (1,), (1,))), "odd positive"),
+        (
+            dict(
+                block_temporal_kernels=((1,), (1,), (1,), (1,)), nonlocal_blocks=((), (1,), (), ())
+            ),
+            "does not have",
+        ),
+    ],
+)
+def test_backbone_rejects_bad_stage_specs(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ResNet3DBackbone(**kwargs)
+
+
+def test_r101_non_local_rule():
+    """§2.6: R101 keeps res3 blocks 1, 3 and moves res4's to 6, 13, 20."""
+    assert specs.nonlocal_blocks((3, 4, 23, 3), (3, 4), depth=101) == ((), (1, 3), (6, 13, 20), ())
+    assert specs.nonlocal_blocks((3, 4, 6, 3), (3, 4), depth=50) == ((), (1, 3), (1, 3, 5), ())
+    assert specs.nonlocal_blocks((3, 4, 6, 3), (4,), depth=50) == ((), (), (1, 3, 5), ())
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(arch="x3d", depth=50, variant="resnet_video"), "arch"),
+        (dict(arch="i3d", depth=34, variant="resnet_video"), "depth"),
+        (dict(arch="i3d", depth=50, variant="slowfast"), "variant"),
+        (dict(arch="i3d", depth=50, variant="resnet_video", non_local_stages=(6,)), "subset"),
+    ],
+)
+def test_specs_reject_unknown_names(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        specs.backbone_kwargs(**kwargs)
+
+
+def test_clip_too_small_is_refused():
+    with pytest.raises(ValueError, match="too small"):
+        build_classifier(arch="c2d", **{**TINY, "num_frames": 1})
