@@ -20,7 +20,10 @@ from nlkeras.models import build_classifier
 
 _CONFIG = cli.define_config_flag()
 _TEST_SIZES = flags.DEFINE_multi_string(
-    "test_size", ["256x256", "256x340"], "Test inputs as HEIGHTxWIDTH (repeatable)."
+    "test_size",
+    [],
+    "Test inputs as HEIGHTxWIDTH (repeatable). Default: the recipe's test scale as "
+    "square crops and as whole 4:3 frames (256x256 and 256x340).",
 )
 
 
@@ -87,7 +90,8 @@ def main(argv):
     model = build_classifier(**config_lib.model_kwargs(config))
     frames, crop = config.data.num_frames, config.data.crop_size
     inputs = {f"train {frames}x{crop}x{crop}": (frames, crop, crop, 3)}
-    for size in _TEST_SIZES.value:
+    scale = config.test.scale
+    for size in _TEST_SIZES.value or [f"{scale}x{scale}", f"{scale}x{scale * 340 // 256}"]:
         height, width = (int(v) for v in size.split("x"))
         inputs[f"test {frames}x{height}x{width}"] = (frames, height, width, 3)
     columns = [stage_shapes(model, shape) for shape in inputs.values()]
