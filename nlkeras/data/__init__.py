@@ -1,0 +1,1 @@
+"""Video data: TFRecord schema, builder, clip pipelines, synthetic dataset."""

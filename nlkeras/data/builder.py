@@ -1,0 +1,204 @@
+"""Video files -> sharded TFRecords, in parallel, resumable, with a summary.
+
+Videos are split into `num_shards` contiguous shards of the entry list (after
+an optional seeded shuffle, for training splits). A shard is written to a
+temporary file and renamed when complete, then its statistics are written
+to `<split>.build/`; a shard whose statistics exist and match the current input and
+options is not rewritten. A killed build, run again, therefore finishes the
+missing shards and writes every video exactly once.
+"""
+
+import concurrent.futures
+import hashlib
+import json
+import multiprocessing
+import os
+import queue as queue_lib
+import random
+
+import tensorflow as tf
+import tqdm
+
+from nlkeras.data import records
+from nlkeras.data.video_io import VideoError, read_video
+
+
+def list_hash(entries):
+    """sha256 of the input list (path, label) in its given order."""
+    digest = hashlib.sha256()
+    for entry in entries:
+        digest.update(f"{entry.path}\t{entry.label}\n".encode())
+    return digest.hexdigest()
+
+
+def shard_path(out_dir, name, index, num_shards):
+    return os.path.join(out_dir, f"{name}-{index:05d}-of-{num_shards:05d}.tfrecord")
+
+
+def _write_json(path, data):
+    """Atomically: a reader never sees half a file."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def stats_path(path):
+    """Where a shard's statistics live: `<out>/<split>.build/<shard>.json`, out of `<split>-*` globs."""
+    folder, shard = os.path.split(path)
+    split = shard.rsplit("-", 3)[0]
+    return os.path.join(folder, f"{split}.build", f"{shard}.json")
+
+
+def _shard_done(path, signature):
+    stats = stats_path(path)
+    if not (os.path.exists(path) and os.path.exists(stats)):
+        return None
+    with open(stats) as f:
+        data = json.load(f)
+    return data if data.get("signature") == signature else None
+
+
+_progress = None  # a worker's queue to the parent's progress bar
+
+
+def _init_worker(queue):
+    global _progress
+    _progress = queue
+
+
+def _write_shard(path, entries, signature, options):
+    """Writes one shard; returns its statistics. Runs in a worker process."""
+    stats = dict(signature=signature, written=[], skipped=[], frames=0, bytes=0, classes={})
+    tmp = f"{path}.tmp{os.getpid()}"
+    with tf.io.TFRecordWriter(tmp) as writer:
+        for entry in entries:
+            try:
+                frames, fps = read_video(entry.path, options["short_side"], options["target_fps"])
+            except VideoError as error:
+                stats["skipped"].append(
+                    dict(path=entry.path, video_id=entry.video_id, reason=str(error))
+                )
+            else:
+                jpegs = [records.encode_jpeg(f, options["jpeg_quality"]) for f in frames]
+                example = records.make_sequence_example(
+                    jpegs, entry.label, entry.label_text, entry.video_id, fps, *frames.shape[1:3]
+                )
+                data = example.SerializeToString()
+                writer.write(data)
+                stats["written"].append(entry.video_id)
+                stats["frames"] += len(jpegs)
+                stats["bytes"] += len(data)
+                stats["classes"][entry.label_text] = stats["classes"].get(entry.label_text, 0) + 1
+            if _progress is not None:
+                _progress.put(1)
+    os.replace(tmp, path)
+    _write_json(stats_path(path), stats)
+    return stats
+
+
+def build_tfrecords(
+    entries,
+    out_dir,
+    name="train",
+    num_shards=16,
+    workers=2,
+    short_side=256,
+    target_fps=None,
+    jpeg_quality=90,
+    shuffle_seed=None,
+    progress=True,
+):
+    """Writes `out_dir/{name}-XXXXX-of-YYYYY.tfrecord` and `{name}.summary.json`.
+
+    Args:
+        entries: list of `sources.VideoEntry`.
+        out_dir: str. Created if missing.
+        name: str. Split name, the shards' prefix.
+        num_shards: int. At most one shard per video.
+        workers: int. Worker processes; 0 writes in this process.
+        short_side: int. Stored frames' shorter side (aspect kept).
+        target_fps: float or None. Resample in time; None keeps native fps.
+        jpeg_quality: int. 0-100.
+        shuffle_seed: int or None. Shuffle the videos before sharding (for
+            training splits, whose shards are then already mixed).
+        progress: bool. Show a progress bar.
+
+    Returns the summary dict, also written as JSON beside the shards.
+    """
+    if not entries:
+        raise ValueError("No videos to write.")
+    os.makedirs(os.path.join(out_dir, f"{name}.build"), exist_ok=True)
+    input_hash = list_hash(entries)
+    if shuffle_seed is not None:
+        entries = list(entries)
+        random.Random(shuffle_seed).shuffle(entries)
+    num_shards = max(1, min(num_shards, len(entries)))
+    options = dict(short_side=short_side, target_fps=target_fps, jpeg_quality=jpeg_quality)
+    signature = dict(
+        input_hash=input_hash, num_shards=num_shards, shuffle_seed=shuffle_seed, **options
+    )
+    bounds = [len(entries) * i // num_shards for i in range(num_shards + 1)]
+    shards = [
+        (shard_path(out_dir, name, i, num_shards), entries[bounds[i] : bounds[i + 1]])
+        for i in range(num_shards)
+    ]
+    results = {path: _shard_done(path, signature) for path, _ in shards}
+    todo = [(path, chunk) for path, chunk in shards if results[path] is None]
+    done_videos = len(entries) - sum(len(chunk) for _, chunk in todo)
+    bar = tqdm.tqdm(
+        total=len(entries), initial=done_videos, unit="video", disable=not progress, desc=name
+    )
+    if workers:
+        # spawn, not fork: the parent may hold TensorFlow's threads.
+        context = multiprocessing.get_context("spawn")
+        queue = context.Queue()
+        with concurrent.futures.ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker, initargs=(queue,)
+        ) as pool:
+            futures = {
+                pool.submit(_write_shard, path, chunk, signature, options): path
+                for path, chunk in todo
+            }
+            pending = set(futures)
+            while pending:
+                finished, pending = concurrent.futures.wait(pending, timeout=0.2)
+                for future in finished:
+                    results[futures[future]] = future.result()
+                _drain(queue, bar)
+        _drain(queue, bar)
+    else:
+        for path, chunk in todo:
+            results[path] = _write_shard(path, chunk, signature, options)
+            bar.update(len(chunk))
+    bar.close()
+    summary = _summarize(name, signature, [results[path] for path, _ in shards], shards)
+    _write_json(os.path.join(out_dir, f"{name}.summary.json"), summary)
+    return summary
+
+
+def _drain(queue, bar):
+    while True:
+        try:
+            bar.update(queue.get_nowait())
+        except queue_lib.Empty:
+            return
+
+
+def _summarize(name, signature, stats, shards):
+    classes = {}
+    for shard in stats:
+        for label, count in shard["classes"].items():
+            classes[label] = classes.get(label, 0) + count
+    skipped = [item for shard in stats for item in shard["skipped"]]
+    return dict(
+        split=name,
+        shards=[os.path.basename(path) for path, _ in shards],
+        videos_written=sum(len(s["written"]) for s in stats),
+        videos_skipped=len(skipped),
+        skipped=skipped,
+        frames=sum(s["frames"] for s in stats),
+        bytes=sum(s["bytes"] for s in stats),
+        class_histogram=dict(sorted(classes.items())),
+        **signature,
+    )

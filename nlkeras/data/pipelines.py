@@ -1,0 +1,173 @@
+"""tf.data pipelines from TFRecord shards to batches of normalised clips.
+
+Phases, as in DMVR: parse the record (JPEG strings, nothing decoded), sample
+frame indices, decode only the sampled frames, preprocess (scale, crop, flip,
+normalise), batch. Training yields `(clips, labels)`; the test protocols yield
+dicts that also carry each view's video and view index, so views can be
+regrouped into videos.
+"""
+
+import tensorflow as tf
+
+from nlkeras.data import features, processors, records
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def list_files(patterns):
+    """Sorted files matching comma-separated glob patterns; an error if none."""
+    if isinstance(patterns, str):
+        patterns = [p for p in patterns.split(",") if p]
+    files = sorted({f for p in patterns for f in tf.io.gfile.glob(p)})
+    if not files:
+        raise ValueError(f"No TFRecord files match {patterns}")
+    return files
+
+
+def train_dataset(
+    patterns,
+    batch_size,
+    num_frames=8,
+    sample_rate=8,
+    crop_size=224,
+    jitter_scales=(256, 320),
+    mean=114.75,
+    std=57.375,
+    use_bgr=False,
+    shuffle_buffer=1024,
+    seed=0,
+    input_context=None,
+    cycle_length=8,
+):
+    """Endless shuffled training clips: `(float32 (B, L, crop, crop, 3), int32 (B,))`.
+
+    Args:
+        patterns: str or list. TFRecord glob patterns (comma-separated in a str).
+        batch_size: int. The global batch; with `input_context`, the per-replica
+            batch is derived from it.
+        num_frames, sample_rate: int. Clip length L and stride S in frames.
+        crop_size: int. Random square crop.
+        jitter_scales: (min, max). Range of the random shorter side.
+        mean, std: float. Scalar normalisation.
+        use_bgr: bool. Reverse the channels.
+        shuffle_buffer: int. Records held for shuffling across shards.
+        seed: int. Makes shard order, shuffling and augmentation repeatable.
+        input_context: `tf.distribute.InputContext` or None. Each input
+            pipeline reads its own subset of the shards.
+        cycle_length: int. Shards read at once.
+    """
+    files = list_files(patterns)
+    if input_context is not None:
+        pipelines = input_context.num_input_pipelines
+        if len(files) < pipelines:
+            raise ValueError(
+                f"{len(files)} shards cannot feed {pipelines} input pipelines; "
+                "write at least one shard per worker."
+            )
+        files = files[input_context.input_pipeline_id :: pipelines]
+        batch_size = input_context.get_per_replica_batch_size(batch_size)
+        seed = seed + 1000003 * input_context.input_pipeline_id
+    min_side, max_side = jitter_scales
+
+    def make_clip(index, serialized):
+        seeds = tf.random.experimental.stateless_split(tf.stack([seed, index]), 4)
+        video = records.parse_sequence_example(serialized)
+        jpegs = video[features.FRAMES]
+        indices = processors.train_frame_indices(
+            tf.shape(jpegs)[0], num_frames, sample_rate, seeds[0]
+        )
+        frames = processors.decode_frames(jpegs, indices, num_frames)
+        frames = processors.random_short_side(frames, min_side, max_side, seeds[1])
+        frames = processors.random_crop(frames, crop_size, seeds[2])
+        frames = processors.random_flip(frames, seeds[3])
+        frames = processors.normalize(frames, mean, std, use_bgr)
+        return tf.ensure_shape(frames, (num_frames, crop_size, crop_size, 3)), video[features.LABEL]
+
+    dataset = tf.data.Dataset.from_tensor_slices(files)
+    dataset = dataset.shuffle(len(files), seed=seed).repeat()
+    dataset = dataset.interleave(
+        tf.data.TFRecordDataset,
+        cycle_length=min(cycle_length, len(files)),
+        num_parallel_calls=AUTOTUNE,
+        deterministic=True,
+    )
+    dataset = dataset.shuffle(shuffle_buffer, seed=seed).enumerate()
+    dataset = dataset.map(make_clip, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return dataset.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
+
+
+def distributed_train_dataset(strategy, patterns, batch_size, **kwargs):
+    """`train_dataset` split across `strategy`'s replicas, per-replica batches."""
+    return strategy.distribute_datasets_from_function(
+        lambda context: train_dataset(patterns, batch_size, input_context=context, **kwargs)
+    )
+
+
+PROTOCOLS = ("three_crop", "full_frame")
+
+
+def eval_dataset(
+    patterns,
+    batch_size,
+    protocol="three_crop",
+    num_frames=8,
+    sample_rate=8,
+    num_clips=10,
+    scale=256,
+    flip=False,
+    mean=114.75,
+    std=57.375,
+    use_bgr=False,
+):
+    """Every view of every video, in order, each exactly once.
+
+    `three_crop` (the original's test): K clips x 3 crops of `scale` x
+    `scale` along the longer side of the frame at short side `scale`.
+    `full_frame` (the paper's fully-convolutional test, never provided by the
+    original): K clips of the whole frame at short side `scale`. `flip` adds
+    the mirrored view of each. Full frames differ in size between videos, so
+    a `full_frame` batch holds the views of one video (`batch_size` is
+    ignored).
+
+    Yields dicts: `clips` float32 (B, L, H, W, 3), `label` int32 (B,),
+    `video_index` int64 (B,) (order of the records), `view_index` int32
+    (B,), `video_id` string (B,). The last batch may be smaller: no view is
+    dropped or repeated.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"`protocol` must be one of {PROTOCOLS}. Received: {protocol!r}")
+    crops = 3 if protocol == "three_crop" else 1
+    flips = 2 if flip else 1
+    num_views = num_clips * crops * flips
+
+    def make_view(video_index, video, view_index):
+        clip_index = view_index // (crops * flips)
+        jpegs = video[features.FRAMES]
+        indices = processors.view_frame_indices(
+            tf.shape(jpegs)[0], num_frames, sample_rate, clip_index, num_clips
+        )
+        frames = processors.decode_frames(jpegs, indices, num_frames)
+        frames = processors.scale_short_side(frames, scale)
+        if protocol == "three_crop":
+            frames = processors.view_crop(frames, scale, (view_index // flips) % crops)
+        if flip:
+            frames = tf.cond(
+                view_index % flips == 1, lambda: tf.reverse(frames, axis=[2]), lambda: frames
+            )
+        return {
+            "clips": processors.normalize(frames, mean, std, use_bgr),
+            features.LABEL: video[features.LABEL],
+            features.VIDEO_INDEX: video_index,
+            features.VIEW_INDEX: tf.cast(view_index, tf.int32),
+            features.VIDEO_ID: video[features.VIDEO_ID],
+        }
+
+    def views(video_index, video):
+        indices = tf.data.Dataset.range(num_views)
+        return indices.map(lambda view: (video_index, video, tf.cast(view, tf.int32)))
+
+    dataset = tf.data.TFRecordDataset(list_files(patterns)).map(records.parse_sequence_example)
+    dataset = dataset.enumerate().flat_map(views)
+    dataset = dataset.map(make_view, num_parallel_calls=AUTOTUNE, deterministic=True)
+    batch = num_views if protocol == "full_frame" else batch_size
+    return dataset.batch(batch).prefetch(AUTOTUNE)

@@ -1,0 +1,92 @@
+r"""Builds the TFRecord shards of a video split.
+
+Three ways to name the videos:
+
+    # (a) a folder per class
+    python -m tools.build_tfrecords --videos kinetics/train --split train --out data/k400
+    # (b) the original's list file, "path label" per line
+    python -m tools.build_tfrecords --list_file vallist.txt --classes classids.json \
+        --split val --out data/k400
+    # (c) the official Kinetics CSV and the folder the crawler filled
+    python -m tools.build_tfrecords --kinetics_csv kinetics_400_val.csv --videos kinetics/val \
+        --split val --out data/k400
+
+Frames are stored as JPEG at short side 256 and native fps (`--fps` resamples);
+shards are written by `--workers` processes. Re-running finishes an
+interrupted build without rewriting finished shards. Unusable videos are
+skipped and listed with their reason in `<out>/<split>.summary.json`.
+"""
+
+import sys
+
+from absl import app, flags
+
+from nlkeras.data import sources
+from nlkeras.data.builder import build_tfrecords
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string(
+    "videos", None, "Folder of videos: one sub-folder per class, or the CSV's videos."
+)
+flags.DEFINE_string("list_file", None, "The original's list file: 'path label' per line.")
+flags.DEFINE_string("root", "", "Prefix for relative paths in --list_file.")
+flags.DEFINE_string("kinetics_csv", None, "Official Kinetics CSV: label,youtube_id,time_start,...")
+flags.DEFINE_string(
+    "classes", None, "Class ids: classids.json, or a text file with a name per line."
+)
+flags.DEFINE_string("out", None, "Output folder.", required=True)
+flags.DEFINE_string("split", "train", "Split name: the shards' prefix.")
+flags.DEFINE_integer("shards", 16, "Number of shards.")
+flags.DEFINE_integer("workers", 2, "Worker processes (0: this process).")
+flags.DEFINE_integer("short_side", 256, "Shorter side of the stored frames.")
+flags.DEFINE_float("fps", None, "Resample to this frame rate (default: native).")
+flags.DEFINE_integer("jpeg_quality", 90, "JPEG quality, 0-100.")
+flags.DEFINE_integer(
+    "shuffle_seed", None, "Shuffle before sharding (default: 0 for --split=train)."
+)
+
+
+def entries_from_flags():
+    classes = sources.load_classes(FLAGS.classes) if FLAGS.classes else None
+    if FLAGS.kinetics_csv:
+        if not FLAGS.videos:
+            raise ValueError("--kinetics_csv needs --videos, the folder holding its videos.")
+        return sources.from_kinetics_csv(FLAGS.kinetics_csv, FLAGS.videos, classes)
+    if FLAGS.list_file:
+        return sources.from_list_file(FLAGS.list_file, FLAGS.root, classes)
+    if FLAGS.videos:
+        return sources.from_class_folders(FLAGS.videos, classes)
+    raise ValueError("Name the videos with --videos, --list_file or --kinetics_csv.")
+
+
+def main(argv):
+    del argv
+    try:
+        entries = entries_from_flags()
+    except (ValueError, OSError) as error:
+        sys.exit(f"error: {error}")
+    seed = FLAGS.shuffle_seed
+    if seed is None and FLAGS.split == "train":
+        seed = 0
+    summary = build_tfrecords(
+        entries,
+        FLAGS.out,
+        name=FLAGS.split,
+        num_shards=FLAGS.shards,
+        workers=FLAGS.workers,
+        short_side=FLAGS.short_side,
+        target_fps=FLAGS.fps,
+        jpeg_quality=FLAGS.jpeg_quality,
+        shuffle_seed=seed,
+    )
+    print(
+        f"{summary['split']}: {summary['videos_written']} videos written, "
+        f"{summary['videos_skipped']} skipped, {summary['frames']} frames, "
+        f"{summary['bytes'] / 2**20:.1f} MiB in {len(summary['shards'])} shards"
+    )
+    for item in summary["skipped"]:
+        print(f"  skipped {item['path']}: {item['reason']}")
+
+
+if __name__ == "__main__":
+    app.run(main)
