@@ -44,7 +44,7 @@ def _write_json(path, data):
 
 
 def stats_path(path):
-    """Where a shard's statistics live: `<out>/<split>.build/<shard>.json`, out of `<split>-*` globs."""
+    """A shard's statistics: `<out>/<split>.build/<shard>.json`, outside `<split>-*` globs."""
     folder, shard = os.path.split(path)
     split = shard.rsplit("-", 3)[0]
     return os.path.join(folder, f"{split}.build", f"{shard}.json")
