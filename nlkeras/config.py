@@ -82,7 +82,6 @@ def default_config():
             std=57.375,  # MODEL.STD
             use_bgr=False,  # MODEL.USE_BGR
             shuffle_buffer=1024,
-            decode_threads=5,  # VIDEO_DECODER_THREADS
         )
     )
     c.train = ml_collections.ConfigDict(
@@ -104,9 +103,8 @@ def default_config():
             batch_size=64,  # TEST.BATCH_SIZE
             scale=256,  # TEST.SCALE
             num_clips=10,  # NUM_TEST_CLIPS / 3
-            num_crops=3,  # USE_MULTI_CROP 1
             flip=False,  # TEST_FULLY_CONV_FLIP
-            protocol="three_crop",  # or the paper's full_frame
+            protocol="three_crop",  # USE_MULTI_CROP 1: 3 crops; or the paper's full_frame
             weights="",  # TEST.PARAMS_FILE
         )
     )
@@ -245,4 +243,38 @@ def model_kwargs(config):
             bn_epsilon=nl.bn_epsilon,
             bn_momentum=nl.bn_momentum,
         ),
+    )
+
+
+def train_data_kwargs(config):
+    """Plain arguments of `nlkeras.data.pipelines.train_dataset` (after the files)."""
+    d = config.data
+    return dict(
+        batch_size=config.train.batch_size,
+        num_frames=d.num_frames,
+        sample_rate=d.sample_rate,
+        crop_size=d.crop_size,
+        jitter_scales=tuple(d.jitter_scales),
+        mean=d.mean,
+        std=d.std,
+        use_bgr=d.use_bgr,
+        shuffle_buffer=d.shuffle_buffer,
+        seed=config.seed,
+    )
+
+
+def eval_data_kwargs(config):
+    """Plain arguments of `nlkeras.data.pipelines.eval_dataset` (after the files)."""
+    d, t = config.data, config.test
+    return dict(
+        batch_size=t.batch_size,
+        protocol=t.protocol,
+        num_frames=d.num_frames,
+        sample_rate=d.sample_rate,
+        num_clips=t.num_clips,
+        scale=t.scale,
+        flip=t.flip,
+        mean=d.mean,
+        std=d.std,
+        use_bgr=d.use_bgr,
     )

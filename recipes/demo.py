@@ -7,7 +7,9 @@ clips of 64x64 crops. It trains from scratch on the synthetic video dataset
 the project generates itself, whose classes differ only by temporal order,
 so a model that learns them has used time.
 
+    python -m tools.make_synthetic --out data/synthetic
     python -m tools.model_info --recipe demo
+    python -m tools.benchmark data --recipe demo --data 'data/synthetic/train-*'
     python -m nlkeras.train --recipe demo --workdir runs/demo
 """
 
@@ -17,8 +19,16 @@ from recipes import i3d_nl_8f
 def get_config(arg=None):
     config = i3d_nl_8f.get_config(arg)
     config.model.update(stage_blocks=(1, 2, 2, 1), width=8, num_classes=8, dropout_rate=0.2)
-    config.data.update(num_frames=8, sample_rate=2, crop_size=64, jitter_scales=(64, 80))
-    config.data.shuffle_buffer = 256
+    config.data.update(
+        train_files="data/synthetic/train-*",  # python -m tools.make_synthetic
+        val_files="data/synthetic/test-*",
+        test_files="data/synthetic/test-*",
+        num_frames=8,
+        sample_rate=2,
+        crop_size=64,
+        jitter_scales=(64, 80),
+        shuffle_buffer=256,
+    )
     config.train.update(
         batch_size=16,
         tuned_replicas=1,

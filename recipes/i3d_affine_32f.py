@@ -20,7 +20,6 @@ def get_config(arg=None):
     config.model.frozen_bn = True
     config.data.num_frames = 32
     config.data.sample_rate = 4
-    config.data.decode_threads = 2
     # No BN in the non-local blocks: the output conv starts at zero instead,
     # and res3's blocks attend within groups of 4 frames (memory).
     config.non_local.update(use_bn=False, zero_init_output=True, res3_group_size=4)

@@ -81,7 +81,7 @@ def test_recipe_carries_its_script_settings(recipe):
     assert tuple(c.solver.lrs) == (1.0, 0.1, 0.01, 0.001)
     assert (c.solver.momentum, c.solver.nesterov, c.solver.scale_momentum) == (0.9, True, True)
     assert (c.solver.weight_decay, c.solver.weight_decay_bn) == (1e-4, 0.0)
-    assert (c.test.scale, c.test.num_clips, c.test.num_crops) == (256, 10, 3)
+    assert (c.test.scale, c.test.num_clips, c.test.protocol) == (256, 10, "three_crop")
     assert (c.checkpoint.period, c.train.eval_period) == (10000, 20000)
     assert (c.data.mean, c.data.std, c.data.use_bgr) == (114.75, 57.375, False)
 

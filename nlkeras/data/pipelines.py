@@ -70,18 +70,22 @@ def train_dataset(
     min_side, max_side = jitter_scales
 
     def make_clip(index, serialized):
-        seeds = tf.random.experimental.stateless_split(tf.stack([seed, index]), 4)
+        seeds = tf.random.experimental.stateless_split(tf.stack([seed, index]), 3)
         video = records.parse_sequence_example(serialized)
         jpegs = video[features.FRAMES]
         indices = processors.train_frame_indices(
             tf.shape(jpegs)[0], num_frames, sample_rate, seeds[0]
         )
-        frames = processors.decode_frames(jpegs, indices, num_frames)
-        frames = processors.random_short_side(frames, min_side, max_side, seeds[1])
-        frames = processors.random_crop(frames, crop_size, seeds[2])
-        frames = processors.random_flip(frames, seeds[3])
-        frames = processors.normalize(frames, mean, std, use_bgr)
-        return tf.ensure_shape(frames, (num_frames, crop_size, crop_size, 3)), video[features.LABEL]
+        source = tf.image.extract_jpeg_shape(jpegs[0])
+        box = processors.random_crop_box(
+            source[0], source[1], min_side, max_side, crop_size, seeds[1]
+        )
+        frames = processors.decode_resized_crop(jpegs, indices, num_frames, box, crop_size)
+        frames = processors.flip_clip(frames, tf.random.stateless_uniform([], seeds[2]) < 0.5)
+        return frames, video[features.LABEL]
+
+    def normalize_batch(clips, labels):
+        return processors.normalize(clips, mean, std, use_bgr), labels
 
     dataset = tf.data.Dataset.from_tensor_slices(files)
     dataset = dataset.shuffle(len(files), seed=seed).repeat()
@@ -93,7 +97,10 @@ def train_dataset(
     )
     dataset = dataset.shuffle(shuffle_buffer, seed=seed).enumerate()
     dataset = dataset.map(make_clip, num_parallel_calls=AUTOTUNE, deterministic=True)
-    return dataset.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
+    # Clips travel as uint8 (as the original's OpenCV frames) and are
+    # normalised once per batch.
+    dataset = dataset.batch(batch_size, drop_remainder=True)
+    return dataset.map(normalize_batch, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
 
 
 def distributed_train_dataset(strategy, patterns, batch_size, **kwargs):
@@ -151,9 +158,7 @@ def eval_dataset(
         if protocol == "three_crop":
             frames = processors.view_crop(frames, scale, (view_index // flips) % crops)
         if flip:
-            frames = tf.cond(
-                view_index % flips == 1, lambda: tf.reverse(frames, axis=[2]), lambda: frames
-            )
+            frames = processors.flip_clip(frames, view_index % flips == 1)
         return {
             "clips": processors.normalize(frames, mean, std, use_bgr),
             features.LABEL: video[features.LABEL],

@@ -57,19 +57,47 @@ def scale_short_side(frames, side):
     return tf.image.resize(frames, tf.stack([new_height, new_width]), method="bilinear")
 
 
-def random_short_side(frames, min_side, max_side, seed):
-    """Scale jitter: the shorter side becomes a random integer in [min_side, max_side]."""
-    side = tf.random.stateless_uniform([], seed, min_side, max_side + 1, dtype=tf.int32)
-    return scale_short_side(frames, side)
+def random_crop_box(height, width, min_side, max_side, size, seed):
+    """Scale jitter plus random crop, drawn in source pixels: `(top, left, extent)`.
+
+    Scaling the shorter side to `side` ~ U{min_side..max_side} and taking a
+    random `size` x `size` crop is taking a random square of `size * short /
+    side` source pixels and resizing it to `size`. Drawn this way, only that
+    square is decoded and resized; its side is rounded to whole source pixels
+    (`extent`), a scale error below 0.5 / extent.
+    """
+    seeds = tf.random.experimental.stateless_split(seed, 3)
+    side = tf.random.stateless_uniform([], seeds[0], min_side, max_side + 1, dtype=tf.int32)
+    short = tf.cast(tf.minimum(height, width), tf.float32)
+    extent = tf.cast(tf.round(size * short / tf.cast(side, tf.float32)), tf.int32)
+    extent = tf.clip_by_value(extent, 1, tf.minimum(height, width))
+    top = tf.random.stateless_uniform([], seeds[1], 0, height - extent + 1, dtype=tf.int32)
+    left = tf.random.stateless_uniform([], seeds[2], 0, width - extent + 1, dtype=tf.int32)
+    return top, left, extent
 
 
-def random_crop(frames, size, seed):
-    """The same random `size` x `size` window from every frame of (T, H, W, C)."""
-    shape = tf.shape(frames)
-    seeds = tf.random.experimental.stateless_split(seed, 2)
-    top = tf.random.stateless_uniform([], seeds[0], 0, shape[1] - size + 1, dtype=tf.int32)
-    left = tf.random.stateless_uniform([], seeds[1], 0, shape[2] - size + 1, dtype=tf.int32)
-    return frames[:, top : top + size, left : left + size]
+def decode_resized_crop(jpegs, indices, num_frames, box, size):
+    """Decodes only a square of the sampled frames and resizes it: uint8 (L, size, size, 3).
+
+    `box` is `(top, left, extent)` in source pixels (`random_crop_box`). The
+    bilinear resize is rounded back to uint8, as OpenCV's resize of the
+    original's uint8 frames.
+    """
+    top, left, extent = box
+    width = tf.image.extract_jpeg_shape(jpegs[0])[1]
+    # libjpeg's chroma upsampling differs in the first and last column of a
+    # cropped decode: decode 2 more columns each side and cut them off.
+    start = tf.maximum(left - 2, 0)
+    stop = tf.minimum(left + extent + 2, width)
+    window = tf.stack([top, start, extent, stop - start])
+    sampled = tf.gather(jpegs, indices)
+    crops = tf.stack(
+        [tf.io.decode_and_crop_jpeg(sampled[i], window, channels=3) for i in range(num_frames)]
+    )
+    crops = crops[:, :, left - start : left - start + extent]
+    resized = tf.image.resize(crops, [size, size], method="bilinear")
+    resized = tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+    return tf.ensure_shape(resized, (num_frames, size, size, 3))
 
 
 def view_crop(frames, size, position):
@@ -82,12 +110,16 @@ def view_crop(frames, size, position):
     top = (shape[1] - size) // 2
     left = (shape[2] - size) // 2
     top, left = tf.cond(top > 0, lambda: (top * position, left), lambda: (top, left * position))
-    return frames[:, top : top + size, left : left + size]
+    crop = frames[:, top : top + size, left : left + size]
+    return tf.ensure_shape(crop, (frames.shape[0], size, size, frames.shape[-1]))
 
 
-def random_flip(frames, seed):
-    """Horizontal flip of the whole clip with probability 0.5."""
-    flip = tf.random.stateless_uniform([], seed) < 0.5
+def flip_clip(frames, flip):
+    """Horizontal flip of a whole clip (T, H, W, C) when the scalar `flip` is true.
+
+    Training draws `flip` with probability 0.5 per clip; the flipped test
+    views set it.
+    """
     return tf.cond(flip, lambda: tf.reverse(frames, axis=[2]), lambda: frames)
 
 
