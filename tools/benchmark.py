@@ -59,7 +59,7 @@ def sampled_decode_dataset(patterns, batch_size, num_frames, sample_rate, seed=0
         deterministic=True,
     )
     dataset = dataset.enumerate().map(decode, num_parallel_calls=pipelines.AUTOTUNE)
-    return dataset.batch(batch_size).prefetch(pipelines.AUTOTUNE)
+    return pipelines.with_input_options(dataset.batch(batch_size).prefetch(pipelines.AUTOTUNE))
 
 
 def _count(batch):

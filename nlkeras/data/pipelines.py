@@ -14,6 +14,13 @@ from nlkeras.data import features, processors, records
 AUTOTUNE = tf.data.AUTOTUNE
 
 
+def with_input_options(dataset):
+    """One thread per op: per-clip ops are small, and sharding them costs more than it gains."""
+    options = tf.data.Options()
+    options.threading.max_intra_op_parallelism = 1
+    return dataset.with_options(options)
+
+
 def list_files(patterns):
     """Sorted files matching comma-separated glob patterns; an error if none."""
     if isinstance(patterns, str):
@@ -100,7 +107,8 @@ def train_dataset(
     # Clips travel as uint8 (as the original's OpenCV frames) and are
     # normalised once per batch.
     dataset = dataset.batch(batch_size, drop_remainder=True)
-    return dataset.map(normalize_batch, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
+    dataset = dataset.map(normalize_batch, num_parallel_calls=AUTOTUNE)
+    return with_input_options(dataset.prefetch(AUTOTUNE))
 
 
 def distributed_train_dataset(strategy, patterns, batch_size, **kwargs):
@@ -175,4 +183,4 @@ def eval_dataset(
     dataset = dataset.enumerate().flat_map(views)
     dataset = dataset.map(make_view, num_parallel_calls=AUTOTUNE, deterministic=True)
     batch = num_views if protocol == "full_frame" else batch_size
-    return dataset.batch(batch).prefetch(AUTOTUNE)
+    return with_input_options(dataset.batch(batch).prefetch(AUTOTUNE))
