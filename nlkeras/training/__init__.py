@@ -1,0 +1,1 @@
+"""Training: the solver, its learning-rate policy and the training loop."""
