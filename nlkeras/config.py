@@ -82,6 +82,7 @@ def default_config():
             std=57.375,  # MODEL.STD
             use_bgr=False,  # MODEL.USE_BGR
             shuffle_buffer=1024,
+            synthetic_dir="",  # generate the synthetic set here when train_files is missing
         )
     )
     c.train = ml_collections.ConfigDict(
@@ -229,6 +230,7 @@ def model_kwargs(config):
         bn_epsilon=m.bn_epsilon,
         bn_momentum=m.bn_momentum,
         bn_init_gamma=m.bn_init_gamma,
+        sync_batchnorm=config.distribution.sync_batchnorm,
         non_local_stages=tuple(nl.stages),
         non_local_layer_mod=nl.layer_mod,
         non_local_res3_group_size=nl.res3_group_size,

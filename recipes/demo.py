@@ -28,6 +28,7 @@ def get_config(arg=None):
         crop_size=64,
         jitter_scales=(64, 80),
         shuffle_buffer=256,
+        synthetic_dir="data/synthetic",
     )
     config.train.update(
         batch_size=16,

@@ -45,6 +45,7 @@ def train_dataset(
     seed=0,
     input_context=None,
     cycle_length=8,
+    skip_batches=0,
 ):
     """Endless shuffled training clips: `(float32 (B, L, crop, crop, 3), int32 (B,))`.
 
@@ -62,6 +63,8 @@ def train_dataset(
         input_context: `tf.distribute.InputContext` or None. Each input
             pipeline reads its own subset of the shards.
         cycle_length: int. Shards read at once.
+        skip_batches: int. Start after this many batches, without decoding
+            them: a resumed run sees the clips an uninterrupted one would.
     """
     files = list_files(patterns)
     if input_context is not None:
@@ -103,6 +106,7 @@ def train_dataset(
         deterministic=True,
     )
     dataset = dataset.shuffle(shuffle_buffer, seed=seed).enumerate()
+    dataset = dataset.skip(skip_batches * batch_size)
     dataset = dataset.map(make_clip, num_parallel_calls=AUTOTUNE, deterministic=True)
     # Clips travel as uint8 (as the original's OpenCV frames) and are
     # normalised once per batch.

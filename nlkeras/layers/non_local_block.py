@@ -47,6 +47,8 @@ class NonLocalBlock(keras.layers.Layer):
         bn_epsilon: float. Defaults to `1.0000001e-5`, the original's.
         bn_momentum: float. Moving statistics keep this fraction of their
             value per step. Defaults to `0.9`.
+        sync_batchnorm: bool. BN statistics over all replicas. Defaults to
+            `False`.
         **kwargs: Passed to `keras.layers.Layer` (`name`, `dtype`, ...).
 
     Call arguments:
@@ -71,6 +73,7 @@ class NonLocalBlock(keras.layers.Layer):
         kernel_init_std=0.01,
         bn_epsilon=1.0000001e-5,
         bn_momentum=0.9,
+        sync_batchnorm=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -91,6 +94,7 @@ class NonLocalBlock(keras.layers.Layer):
         self.kernel_init_std = kernel_init_std
         self.bn_epsilon = bn_epsilon
         self.bn_momentum = bn_momentum
+        self.sync_batchnorm = sync_batchnorm
 
     def _conv(self, filters, name, zero=False):
         initializer = (
@@ -140,6 +144,7 @@ class NonLocalBlock(keras.layers.Layer):
                 epsilon=self.bn_epsilon,
                 momentum=self.bn_momentum,
                 gamma_initializer="zeros",
+                synchronized=self.sync_batchnorm,
                 name="bn",
                 dtype=self.dtype_policy,
             )
@@ -217,5 +222,6 @@ class NonLocalBlock(keras.layers.Layer):
             kernel_init_std=self.kernel_init_std,
             bn_epsilon=self.bn_epsilon,
             bn_momentum=self.bn_momentum,
+            sync_batchnorm=self.sync_batchnorm,
         )
         return config

@@ -7,12 +7,16 @@ from nlkeras.layers import Affine, NonLocalBlock
 BN_EPSILON = 1.0000001e-5
 
 
-def _normalization(frozen_bn, epsilon, momentum, gamma, name):
+def _normalization(frozen_bn, epsilon, momentum, gamma, synchronized, name):
     """Trainable BN, or the frozen `Affine` the long-clip recipes use instead."""
     if frozen_bn:
         return Affine(name=name)
     return keras.layers.BatchNormalization(
-        epsilon=epsilon, momentum=momentum, gamma_initializer=gamma, name=name
+        epsilon=epsilon,
+        momentum=momentum,
+        gamma_initializer=gamma,
+        synchronized=synchronized,
+        name=name,
     )
 
 
@@ -100,6 +104,8 @@ class ResNet3DBackbone(keras.Model):
         bn_momentum: float. Defaults to `0.9`.
         bn_init_gamma: float. Initial gamma of each block's last BN
             (`branch2c_bn`). Defaults to `0.0`, as the recipes.
+        sync_batchnorm: bool. BN statistics over all replicas instead of per
+            replica (the original: per GPU). Defaults to `False`.
         input_shape: tuple. `(frames, height, width, 3)`; `None` axes accept
             any size. Defaults to `(None, None, None, 3)`.
         **kwargs: Passed to `keras.Model` (`name`, ...).
@@ -128,6 +134,7 @@ class ResNet3DBackbone(keras.Model):
         bn_epsilon=BN_EPSILON,
         bn_momentum=0.9,
         bn_init_gamma=0.0,
+        sync_batchnorm=False,
         input_shape=(None, None, None, 3),
         **kwargs,
     ):
@@ -140,7 +147,7 @@ class ResNet3DBackbone(keras.Model):
         def norm(gamma, name):
             if gamma == "last_gamma":
                 gamma = keras.initializers.Constant(bn_init_gamma)
-            return _normalization(frozen_bn, bn_epsilon, bn_momentum, gamma, name)
+            return _normalization(frozen_bn, bn_epsilon, bn_momentum, gamma, sync_batchnorm, name)
 
         # === Functional Model ===
         inputs = keras.Input(shape=input_shape, name="clips")
@@ -161,6 +168,7 @@ class ResNet3DBackbone(keras.Model):
                 if index in nonlocal_blocks[stage]:
                     x = NonLocalBlock(
                         group_size=nonlocal_group_sizes[stage] or None,
+                        sync_batchnorm=sync_batchnorm,
                         name=f"nonlocal_conv{stage + 2}_{index}",
                         **non_local,
                     )(x)
@@ -184,6 +192,7 @@ class ResNet3DBackbone(keras.Model):
         self.bn_epsilon = bn_epsilon
         self.bn_momentum = bn_momentum
         self.bn_init_gamma = bn_init_gamma
+        self.sync_batchnorm = sync_batchnorm
         self.clip_shape = tuple(input_shape)
         self.stage_layers = {k: v._keras_history.operation.name for k, v in stage_outputs.items()}
 
@@ -203,6 +212,7 @@ class ResNet3DBackbone(keras.Model):
             "bn_epsilon": self.bn_epsilon,
             "bn_momentum": self.bn_momentum,
             "bn_init_gamma": self.bn_init_gamma,
+            "sync_batchnorm": self.sync_batchnorm,
             "input_shape": self.clip_shape,
         }
 

@@ -76,6 +76,7 @@ def backbone_kwargs(
     bn_epsilon=1.0000001e-5,
     bn_momentum=0.9,
     bn_init_gamma=0.0,
+    sync_batchnorm=False,
 ):
     """Arguments of `ResNet3DBackbone` for one member of the model zoo.
 
@@ -102,6 +103,7 @@ def backbone_kwargs(
         bn_epsilon=bn_epsilon,
         bn_momentum=bn_momentum,
         bn_init_gamma=bn_init_gamma,
+        sync_batchnorm=sync_batchnorm,
         **VARIANTS[variant],
     )
 

@@ -1,0 +1,1 @@
+"""Evaluation: views regrouped into videos, video-level accuracy."""
