@@ -128,7 +128,10 @@ def main(argv):
         metrics = TrainMetrics()
 
     # === Resume ===
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    # Dropout's random state is not among the model's weights: checkpoint it too,
+    # so a resumed run draws the masks an uninterrupted one would.
+    seeds = [v.value for v in model.variables if "seed_generator_state" in v.path]
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, seeds=seeds)
     manager = tf.train.CheckpointManager(
         checkpoint, os.path.join(workdir, "checkpoints"), max_to_keep=config.checkpoint.keep
     )
@@ -152,7 +155,6 @@ def main(argv):
     train_data = pipelines.distributed_train_dataset(
         strategy, train_files, skip_batches=start, **data_kwargs
     )
-    bn_batches = pipelines.train_dataset(train_files, **{**data_kwargs, "seed": config.seed + 1})
     train_step = make_train_step(model, optimizer, strategy, global_batch, metrics)
 
     # === Fit and evaluate ===
@@ -165,9 +167,13 @@ def main(argv):
         with open(os.path.join(workdir, "log.jsonl"), "a") as f:
             f.write(json.dumps({"iter": step, **values}) + "\n")
 
-    def precise_bn():
+    def precise_bn(iteration):
+        # Fresh batches drawn from the iteration: a resumed run computes the same statistics.
         if config.train.precise_bn:
-            recompute_batch_norm(model, bn_batches.take(config.train.precise_bn_iters))
+            batches = pipelines.train_dataset(
+                train_files, **{**data_kwargs, "seed": config.seed + 1 + iteration}
+            )
+            recompute_batch_norm(model, batches.take(config.train.precise_bn_iters))
 
     iterator = iter(train_data)
     progress = keras.utils.Progbar(s.max_iter, stateful_metrics=["loss", "lr"])
@@ -196,7 +202,7 @@ def main(argv):
         evaluate = config.data.val_files and (done % config.train.eval_period == 0 or last)
         save = done % config.checkpoint.period == 0 or last
         if evaluate or save:
-            precise_bn()
+            precise_bn(done)
         if evaluate:
             record(done, validate_clips(model, config.data.val_files, config))
         if save:
