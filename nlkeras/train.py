@@ -178,11 +178,14 @@ def main(argv):
     iterator = iter(train_data)
     progress = keras.utils.Progbar(s.max_iter, stateful_metrics=["loss", "lr"])
     progress.update(start)
-    tick, step_time, last_log = time.perf_counter(), 0.0, start
+    tick, step_time, data_time, last_log = time.perf_counter(), 0.0, 0.0, start
     for step in range(start, s.max_iter):
         before = time.perf_counter()
-        loss = float(train_step(iterator))
+        clips, labels = next(iterator)
+        fetched = time.perf_counter()
+        loss = float(train_step(clips, labels))
         step_time += time.perf_counter() - before
+        data_time += fetched - before
         if not np.isfinite(loss):
             raise FloatingPointError(f"Loss is {loss} at iteration {step}.")
         done = step + 1
@@ -194,10 +197,11 @@ def main(argv):
                 done,
                 {**metrics.results(), "lr": lr,
                  "clips_per_second": global_batch * iterations / elapsed,
-                 "seconds_per_iteration": step_time / iterations},
+                 "seconds_per_iteration": step_time / iterations,
+                 "data_wait_seconds_per_iteration": data_time / iterations},
             )  # fmt: skip
             metrics.reset()
-            tick, step_time, last_log = time.perf_counter(), 0.0, done
+            tick, step_time, data_time, last_log = time.perf_counter(), 0.0, 0.0, done
         last = done == s.max_iter
         evaluate = config.data.val_files and (done % config.train.eval_period == 0 or last)
         save = done % config.checkpoint.period == 0 or last

@@ -58,7 +58,7 @@ class TrainMetrics:
 
 
 def make_train_step(model, optimizer, strategy, global_batch_size, metrics=None):
-    """A `tf.function(iterator) -> loss`: one SGD step on the next global batch.
+    """A `tf.function(clips, labels) -> loss`: one SGD step on a distributed global batch.
 
     Each replica computes the cross-entropy of its clips divided by the
     global batch size (`tf.nn.compute_average_loss`); the summed gradients
@@ -80,8 +80,7 @@ def make_train_step(model, optimizer, strategy, global_batch_size, metrics=None)
         return loss
 
     @tf.function
-    def train_step(iterator):
-        clips, labels = next(iterator)
+    def train_step(clips, labels):
         losses = strategy.run(replica_step, args=(clips, labels))
         return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
 

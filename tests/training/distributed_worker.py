@@ -33,7 +33,7 @@ def one_step(strategy, sync_batchnorm, weights, clips, labels):
         optimizer.build(model.trainable_variables)
     dataset = tf.data.Dataset.from_tensor_slices((clips, labels)).batch(len(labels)).repeat()
     step = make_train_step(model, optimizer, strategy, len(labels))
-    loss = float(step(iter(strategy.experimental_distribute_dataset(dataset))))
+    loss = float(step(*next(iter(strategy.experimental_distribute_dataset(dataset)))))
     return loss, [keras.ops.convert_to_numpy(w) for w in model.weights]
 
 
@@ -71,7 +71,7 @@ def worker():
     )  # fmt: skip
     step = make_train_step(model, optimizer, strategy, 4)
     iterator = iter(data)
-    losses = [float(step(iterator)) for _ in range(3)]
+    losses = [float(step(*next(iterator))) for _ in range(3)]
     print(json.dumps({"replicas": strategy.num_replicas_in_sync, "losses": losses}))
 
 
