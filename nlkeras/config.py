@@ -78,6 +78,7 @@ def default_config():
             sample_rate=8,  # TRAIN.SAMPLE_RATE
             crop_size=224,  # TRAIN.CROP_SIZE
             jitter_scales=(256, 320),  # TRAIN.JITTER_SCALES
+            flip_prob=0.5,  # mirror=1 of the video input op
             mean=114.75,  # MODEL.MEAN
             std=57.375,  # MODEL.STD
             use_bgr=False,  # MODEL.USE_BGR
@@ -257,6 +258,7 @@ def train_data_kwargs(config):
         sample_rate=d.sample_rate,
         crop_size=d.crop_size,
         jitter_scales=tuple(d.jitter_scales),
+        flip_prob=d.flip_prob,
         mean=d.mean,
         std=d.std,
         use_bgr=d.use_bgr,

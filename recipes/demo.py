@@ -27,19 +27,22 @@ def get_config(arg=None):
         sample_rate=2,
         crop_size=64,
         jitter_scales=(64, 80),
+        # A horizontal flip turns "move left" into "move right" and clockwise into
+        # counter-clockwise: here it would swap classes, so the demo does not flip.
+        flip_prob=0.0,
         shuffle_buffer=256,
         synthetic_dir="data/synthetic",
     )
     config.train.update(
         batch_size=16,
         tuned_replicas=1,
-        eval_period=200,
+        eval_period=500,
         precise_bn_iters=20,
         init_from="scratch",
         dataset_size=0,
     )
     config.test.update(batch_size=16, scale=64)
-    config.solver.update(base_lr=0.05, step_sizes=(600, 200), max_iter=800)
-    config.checkpoint.period = 200
+    config.solver.update(base_lr=0.1, step_sizes=(1600, 400), max_iter=2000)
+    config.checkpoint.period = 500
     config.paper.update(script="", model_file="", top1=0.0, top5=0.0)
     return config

@@ -38,6 +38,7 @@ def train_dataset(
     sample_rate=8,
     crop_size=224,
     jitter_scales=(256, 320),
+    flip_prob=0.5,
     mean=114.75,
     std=57.375,
     use_bgr=False,
@@ -56,6 +57,7 @@ def train_dataset(
         num_frames, sample_rate: int. Clip length L and stride S in frames.
         crop_size: int. Random square crop.
         jitter_scales: (min, max). Range of the random shorter side.
+        flip_prob: float. Probability of a horizontal flip of a clip.
         mean, std: float. Scalar normalisation.
         use_bgr: bool. Reverse the channels.
         shuffle_buffer: int. Records held for shuffling across shards.
@@ -91,7 +93,7 @@ def train_dataset(
             source[0], source[1], min_side, max_side, crop_size, seeds[1]
         )
         frames = processors.decode_resized_crop(jpegs, indices, num_frames, box, crop_size)
-        frames = processors.flip_clip(frames, tf.random.stateless_uniform([], seeds[2]) < 0.5)
+        frames = processors.flip_clip(frames, tf.random.stateless_uniform([], seeds[2]) < flip_prob)
         return frames, video[features.LABEL]
 
     def normalize_batch(clips, labels):

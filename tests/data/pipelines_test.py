@@ -135,23 +135,22 @@ def test_train_dataset_repeats_with_its_seed(tmp_path):
     assert -2.0 <= clips.min() < 0 < clips.max() <= (255 - MEAN) / STD + 1e-5
 
 
-def test_train_flips_half_of_the_clips(tmp_path):
-    """p = 0.5 per clip: a dark-left, bright-right video comes out mirrored about half the time."""
+@pytest.mark.parametrize("flip_prob, low, high", [(0.5, 40, 88), (0.0, 0, 0)])
+def test_train_flips_clips_with_the_given_probability(tmp_path, flip_prob, low, high):
+    """p = 0.5 per clip (the original): a dark-left, bright-right video comes out mirrored about
+    half the time (Binomial(128, 0.5): 64 +- 4 sd); p = 0 never flips."""
     frames = np.zeros((6, 32, 32, 3), np.uint8)
     frames[:, :, 16:] = 255
     write_records(tmp_path / "lr.tfrecord", [(frames, 0, "lr")])
     dataset = pipelines.train_dataset(
         str(tmp_path / "lr.tfrecord"), 32, num_frames=2, sample_rate=1, crop_size=32,
-        jitter_scales=(32, 32), shuffle_buffer=1, seed=3,
+        jitter_scales=(32, 32), flip_prob=flip_prob, shuffle_buffer=1, seed=3,
     )  # fmt: skip
     clips, _ = next(iter(dataset.take(4).unbatch().batch(128)))
-    left, right = (
-        clips[..., :8, :].numpy().mean(axis=(1, 2, 3, 4)),
-        clips[..., -8:, :].numpy().mean(axis=(1, 2, 3, 4)),
-    )
-    flipped = int(np.sum(left > right))
+    left = clips[..., :8, :].numpy().mean(axis=(1, 2, 3, 4))
+    right = clips[..., -8:, :].numpy().mean(axis=(1, 2, 3, 4))
     assert np.all(np.abs(left - right) > 3)  # every clip is one way round or the other
-    assert 40 <= flipped <= 88  # Binomial(128, 0.5): 64 +- 4 sd
+    assert low <= int(np.sum(left > right)) <= high
 
 
 def test_train_dataset_without_files_names_the_pattern(tmp_path):
