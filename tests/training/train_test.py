@@ -113,10 +113,13 @@ def test_a_resumed_run_equals_an_uninterrupted_one(tiny_data, tmp_path):
     run(train_args(tiny_data, halves, "--config.solver.max_iter=3", *common))
     second = run(train_args(tiny_data, halves, "--config.solver.max_iter=6", *common))
     assert "Resumed from" in second.stderr and "ckpt-3" in second.stderr
-    # Batch 8 instead of the demo's 16: base LR 0.05 -> 0.025; x0.1 from iteration index 4 on,
-    # also after resuming (the schedule goes on from the restored iteration).
+    # Batch 8 instead of the demo's 16: the recipe's base LR halves; x0.1 from iteration index 4
+    # on, also after resuming (the schedule goes on from the restored iteration).
+    from nlkeras import cli
+
+    base = cli.load_recipe("demo").solver.base_lr / 2
     lrs = {line["iter"]: line["lr"] for line in read_log(halves) if "lr" in line}
-    assert [lrs[2], lrs[4], lrs[6]] == pytest.approx([0.025, 0.025, 0.0025])
+    assert [lrs[2], lrs[4], lrs[6]] == pytest.approx([base, base, base / 10])
     for a, b in zip(final_weights(straight), final_weights(halves), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     for name in ("checkpoints/ckpt-6",):
