@@ -1,0 +1,26 @@
+"""Views summed into videos, against a hand-computed example."""
+
+import numpy as np
+import pytest
+
+from nlkeras.evaluation.video_scores import VideoScores
+
+
+def test_sums_views_and_counts_missing_videos_as_wrong():
+    scores = VideoScores(num_classes=3)
+    # Video 0 (label 2): views [.5 .4 .1] + [.1 .2 .7] = [.6 .6 .8] -> top-1 class 2, right.
+    # Video 1 (label 0): one view [.2 .5 .3] -> top-1 class 1 (wrong), top-2 {1, 2} (wrong),
+    #   top-3 right. Video 2 has no view at all.
+    scores.add([0, 1], [2, 0], [[0.5, 0.4, 0.1], [0.2, 0.5, 0.3]])
+    scores.add([0], [2], [[0.1, 0.2, 0.7]])
+    np.testing.assert_allclose(scores.sums[0], [0.6, 0.6, 0.8])
+    assert scores.views == {0: 2, 1: 1}
+    assert scores.accuracy(1) == pytest.approx(1 / 2)
+    assert scores.accuracy(1, num_videos=3) == pytest.approx(1 / 3)
+    assert scores.accuracy(2, num_videos=3) == pytest.approx(1 / 3)
+    assert scores.accuracy(3, num_videos=3) == pytest.approx(2 / 3)
+
+
+def test_no_video_is_an_error():
+    with pytest.raises(ValueError, match="No videos"):
+        VideoScores(num_classes=2).accuracy(1)
