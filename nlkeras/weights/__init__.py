@@ -1,0 +1,1 @@
+"""Weights: the original Caffe2 checkpoints in and out, safely."""
