@@ -7,7 +7,12 @@ Non-local sub-layers add their role: `nonlocal_conv3_1_theta_w`,
 `nonlocal_conv3_1_bn_s`. `_momentum`, `lr` and `model_iter` are not weights.
 """
 
+import os
+import pickle
+
 import numpy as np
+
+from nlkeras.weights import safe_pickle
 
 # Keras variable name -> blob suffix (BN and Affine share `_s` / `_b`).
 _SUFFIX = {
@@ -99,3 +104,19 @@ def model_blobs(model):
         for v in model.weights
         if "seed_generator" not in v.path
     }
+
+
+def save_pickle(blobs, path):
+    """Writes `{"blobs": blobs}` atomically, as the original (protocol 2: Python 2 reads it)."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as f:
+        pickle.dump({"blobs": blobs}, f, protocol=2)
+    os.replace(tmp, path)
+
+
+def load_pickle(path):
+    """The flat blob dict of an original checkpoint, through the restricted unpickler."""
+    data = safe_pickle.load(path)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a dict of blobs, found {type(data).__name__}.")
+    return data.get("blobs", data)

@@ -1,0 +1,88 @@
+"""BN -> affine folding, fine-tune preparation, and the command-line tools on real pickles."""
+
+import os
+import pickle
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from nlkeras.models import build_classifier
+from nlkeras.weights import caffe2, surgery
+from tests.weights.caffe2_test import TINY, caffe2_checkpoint, tiny
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_bn_to_affine_folds_with_the_originals_epsilon():
+    blobs = {
+        "res2_0_branch2a_bn_s": np.array([2.0]),
+        "res2_0_branch2a_bn_b": np.array([1.0]),
+        "res2_0_branch2a_bn_rm": np.array([3.0]),
+        "res2_0_branch2a_bn_riv": np.array([4.0]),
+        "res2_0_branch2a_w": np.ones((1, 1, 1, 1, 1)),
+        "pred_w": np.ones((2, 1)),
+        "res2_0_branch2a_w_momentum": np.zeros((1, 1, 1, 1, 1)),
+        "lr": 0.01,
+        "model_iter": 5,
+    }
+    out = surgery.bn_to_affine({"blobs": blobs})
+    scale = 2.0 / np.sqrt(4.0 + 1e-5)
+    assert out["res2_0_branch2a_bn_s"] == pytest.approx([scale])
+    assert out["res2_0_branch2a_bn_b"] == pytest.approx([1.0 - 3.0 * scale])
+    assert set(out) == {"res2_0_branch2a_bn_s", "res2_0_branch2a_bn_b", "res2_0_branch2a_w"}
+
+
+def test_folded_bn_model_equals_the_bn_model_in_inference():
+    """A BN model and its folded frozen-BN twin give the same outputs (up to the eps rounding)."""
+    # The baselines that start the frozen-BN recipes have no non-local blocks.
+    bn_model = build_classifier(arch="i3d", dropout=0.0, **TINY)
+    caffe2.load_blobs(bn_model, caffe2_checkpoint(bn_model, seed=4))
+    blobs = surgery.bn_to_affine(caffe2.model_blobs(bn_model))
+    frozen = build_classifier(arch="i3d", dropout=0.0, frozen_bn=True, **TINY)
+    report = caffe2.load_blobs(frozen, blobs)
+    assert report["missing"] == ["pred_w", "pred_b"] and not report["unexpected"]
+    frozen.pred.set_weights(bn_model.pred.get_weights())
+    clips = np.random.default_rng(5).normal(size=(2, 4, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(frozen(clips)),
+        keras.ops.convert_to_numpy(bn_model(clips)),
+        rtol=1e-3,
+        atol=1e-3,
+    )
+
+
+def test_prepare_finetune_drops_what_modify_blob_rm_drops():
+    blobs = {
+        "conv1_w": 1,
+        "conv1_w_momentum": 0,
+        "res_conv1_bn_s": 1,
+        "res_conv1_bn_rm": 0,
+        "res_conv1_bn_riv": 1,
+        "pred_w": 2,
+        "pred_b": 3,
+        "model_iter": 9,
+        "lr": 0.1,
+    }
+    assert set(surgery.prepare_finetune({"blobs": blobs})) == {"conv1_w", "res_conv1_bn_s"}
+
+
+def run_tool(*args):
+    result = subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_tools_on_pickles(tmp_path):
+    model = tiny()
+    source = tmp_path / "c2_model_iter400000.pkl"
+    source.write_bytes(pickle.dumps(caffe2_checkpoint(model), protocol=2))
+    run_tool("tools.bn_to_affine", str(source), str(tmp_path / "affine.pkl"))
+    folded = caffe2.load_pickle(str(tmp_path / "affine.pkl"))
+    assert "res_conv1_bn_rm" not in folded and "pred_w" not in folded and "res_conv1_bn_s" in folded
+    run_tool("tools.prepare_finetune", str(source), str(tmp_path / "ft.pkl"))
+    assert "pred_w" not in caffe2.load_pickle(str(tmp_path / "ft.pkl"))
