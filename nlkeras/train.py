@@ -31,6 +31,7 @@ from nlkeras.training.loop import TrainMetrics, make_strategy, make_train_step
 from nlkeras.training.optimizer import CaffeSGD
 from nlkeras.training.precise_bn import recompute_batch_norm
 from nlkeras.training.schedule import StepSchedule
+from nlkeras.weights import caffe2
 
 _CONFIG = cli.define_config_flag()
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output folder (default: runs/RECIPE).")
@@ -139,14 +140,17 @@ def main(argv):
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         logging.info("Resumed from %s", manager.latest_checkpoint)
     elif config.train.init_weights:
-        if not config.train.init_weights.endswith((".weights.h5", ".keras")):
-            raise ValueError(
-                f"config.train.init_weights={config.train.init_weights!r}: only nlkeras weight "
-                "files (.weights.h5, .keras) load for now; Caffe2 .pkl files need the weights "
-                "module."
-            )
-        model.load_weights(config.train.init_weights)
-        logging.info("Initialised from %s", config.train.init_weights)
+        init = config.train.init_weights
+        if init.endswith(".pkl"):
+            # The original's checkpoints and ImageNet files: 2D kernels are inflated, a
+            # classifier for another class count is skipped, fresh layers keep their init.
+            report = caffe2.load_blobs(model, caffe2.load_pickle(init))
+            for kind in ("missing", "unexpected", "skipped"):
+                if report[kind]:
+                    logging.info("Initialisation from %s, %s: %s", init, kind, report[kind])
+        else:
+            model.load_weights(init)
+        logging.info("Initialised from %s", init)
     start = int(optimizer.iterations.numpy())
 
     # === Input ===

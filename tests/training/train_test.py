@@ -160,3 +160,28 @@ def test_kill_9_while_checkpointing_resumes_from_a_good_checkpoint(tiny_data, tm
     )  # fmt: skip
     assert f"ckpt-{done}" in result.stderr
     assert tf.train.latest_checkpoint(str(checkpoints)).endswith(f"ckpt-{done + 2}")
+
+
+def test_initialises_from_an_original_checkpoint(tiny_data, tmp_path):
+    """A `.pkl` of the original initialises the model; a 400-class `pred` is skipped."""
+    import pickle
+
+    from nlkeras import cli
+    from nlkeras import config as config_lib
+    from nlkeras.models import build_classifier
+    from tests.weights.caffe2_test import caffe2_checkpoint
+
+    config = cli.load_recipe("demo")
+    config.model.width, config.model.num_classes = 4, 400
+    checkpoint = caffe2_checkpoint(build_classifier(**config_lib.model_kwargs(config)))
+    path = tmp_path / "c2_model_iter400000.pkl"
+    path.write_bytes(pickle.dumps(checkpoint, protocol=2))
+    result = run(
+        train_args(
+            tiny_data, tmp_path / "run", f"--config.train.init_weights={path}",
+            "--config.solver.max_iter=1", "--config.train.test_after_train=False",
+            "--config.train.precise_bn=False",
+        )
+    )  # fmt: skip
+    assert f"Initialised from {path}" in result.stderr
+    assert "skipped" in result.stderr and "pred_w" in result.stderr
