@@ -127,3 +127,22 @@ def test_2d_kernels_are_inflated_by_replicating_over_time_divided_by_t():
     assert kernel.shape == (5, 7, 7, 3, 4)
     for t in range(5):
         np.testing.assert_allclose(kernel[t], w2d.transpose(2, 3, 1, 0) / 5, rtol=1e-6)
+
+
+def test_full_resnet101_i3d_nl_checkpoint_loads_strictly():
+    """R101: non-local after res4 blocks 6, 13, 20 and 23 res4 blocks, all by name."""
+    model = build_classifier(arch="i3d", depth=101, non_local_stages=(3, 4))
+    checkpoint = caffe2_checkpoint(model, seed=2)
+    assert (
+        "nonlocal_conv4_13_theta_w" in checkpoint["blobs"]
+        and "res4_22_branch2c_w" in checkpoint["blobs"]
+    )
+    report = caffe2.load_blobs(model, checkpoint, strict=True)
+    assert len(report["loaded"]) == len(
+        [w for w in model.weights if "seed_generator" not in w.path]
+    )
+    theta = model.backbone.get_layer("nonlocal_conv4_13").theta
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(theta.bias), checkpoint["blobs"]["nonlocal_conv4_13_theta_b"]
+    )
+    keras.backend.clear_session()

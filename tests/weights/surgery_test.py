@@ -86,3 +86,27 @@ def test_tools_on_pickles(tmp_path):
     assert "res_conv1_bn_rm" not in folded and "pred_w" not in folded and "res_conv1_bn_s" in folded
     run_tool("tools.prepare_finetune", str(source), str(tmp_path / "ft.pkl"))
     assert "pred_w" not in caffe2.load_pickle(str(tmp_path / "ft.pkl"))
+
+
+def test_convert_caffe2_writes_weights_and_reports(tmp_path):
+    from nlkeras import cli
+    from nlkeras import config as config_lib
+
+    config = cli.load_recipe("demo")
+    model = build_classifier(**config_lib.model_kwargs(config))
+    blobs = caffe2_checkpoint(model)["blobs"]
+    del blobs["res5_0_branch2c_bn_riv"]
+    source = tmp_path / "demo.pkl"
+    source.write_bytes(pickle.dumps({"blobs": blobs}, protocol=2))
+    out = run_tool(
+        "tools.convert_caffe2", "--recipe", "demo", str(source), str(tmp_path / "w.weights.h5")
+    )
+    assert "blobs loaded" in out and "missing: res5_0_branch2c_bn_riv" in out
+    model.load_weights(tmp_path / "w.weights.h5")
+    kernel = keras.ops.convert_to_numpy(model.backbone.get_layer("conv1").kernel)
+    np.testing.assert_array_equal(kernel, blobs["conv1_w"].transpose(2, 3, 4, 1, 0))
+    strict = subprocess.run(
+        [sys.executable, "-m", "tools.convert_caffe2", "--recipe", "demo", "--strict", str(source),
+         str(tmp_path / "x.weights.h5")], cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert strict.returncode != 0 and "res5_0_branch2c_bn_riv" in strict.stderr
