@@ -98,3 +98,11 @@ def run(main):
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     app.run(main, argv=argv)
+
+
+def run_recipe_optional(main):
+    """Like `run`, for tools whose `--recipe` is optional (`_CONFIG.value` is then None)."""
+    if any(arg == "--recipe" or arg.startswith("--recipe=") for arg in sys.argv[1:]):
+        run(main)
+    else:
+        app.run(main)

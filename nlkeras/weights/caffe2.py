@@ -120,3 +120,27 @@ def load_pickle(path):
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a dict of blobs, found {type(data).__name__}.")
     return data.get("blobs", data)
+
+
+def read_blobs(path, model=None):
+    """Blobs of a `.pkl`, or of nlkeras weights loaded into `model` (its recipe's model)."""
+    if path.endswith(".pkl"):
+        return load_pickle(path)
+    if model is None:
+        raise ValueError(f"{path}: nlkeras weights need the recipe of their model (--recipe).")
+    model.load_weights(path)
+    return model_blobs(model)
+
+
+def write_blobs(blobs, path, model=None):
+    """Writes blobs as a `.pkl`, or as nlkeras weights of `model`; returns the load report."""
+    if path.endswith(".pkl"):
+        save_pickle(blobs, path)
+        return None
+    if model is None:
+        raise ValueError(
+            f"{path}: writing nlkeras weights needs the recipe of the model (--recipe)."
+        )
+    report = load_blobs(model, blobs)
+    model.save_weights(path)
+    return report

@@ -110,3 +110,34 @@ def test_convert_caffe2_writes_weights_and_reports(tmp_path):
          str(tmp_path / "x.weights.h5")], cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert strict.returncode != 0 and "res5_0_branch2c_bn_riv" in strict.stderr
+
+
+def test_tools_on_nlkeras_weights(tmp_path):
+    """nlkeras weights -> .pkl -> back is exact; BN folding writes the frozen-BN twin's weights."""
+    from nlkeras import cli
+    from nlkeras import config as config_lib
+
+    config = cli.load_recipe("demo")
+    model = build_classifier(**config_lib.model_kwargs(config))
+    caffe2.load_blobs(model, caffe2_checkpoint(model, seed=7))
+    model.save_weights(tmp_path / "bn.weights.h5")
+    run_tool("tools.convert_caffe2", "--recipe", "demo", str(tmp_path / "bn.weights.h5"),
+             str(tmp_path / "bn.pkl"))  # fmt: skip
+    blobs = caffe2.load_pickle(str(tmp_path / "bn.pkl"))
+    again = build_classifier(**config_lib.model_kwargs(config))
+    caffe2.load_blobs(again, blobs, strict=True)
+    for a, b in zip(model.weights, again.weights, strict=True):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+    run_tool("tools.bn_to_affine", "--recipe", "demo", str(tmp_path / "bn.weights.h5"),
+             str(tmp_path / "affine.weights.h5"))  # fmt: skip
+    config.model.frozen_bn = True
+    frozen = build_classifier(**config_lib.model_kwargs(config))
+    frozen.load_weights(tmp_path / "affine.weights.h5")
+    bn = model.backbone.get_layer("res3_0_branch2a_bn")
+    expected = keras.ops.convert_to_numpy(bn.gamma) / np.sqrt(
+        keras.ops.convert_to_numpy(bn.moving_variance) + 1e-5
+    )
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(frozen.backbone.get_layer("res3_0_branch2a_bn").scale),
+        expected, rtol=1e-6,
+    )  # fmt: skip
