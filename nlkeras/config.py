@@ -91,12 +91,10 @@ def default_config():
             batch_size=64,  # TRAIN.BATCH_SIZE, global
             tuned_replicas=8,  # NUM_GPUS the recipe was tuned for
             eval_period=20000,  # TRAIN.EVAL_PERIOD
-            dataset_size=234643,  # TRAIN.DATASET_SIZE (epoch display only)
             precise_bn=True,  # TRAIN.COMPUTE_PRECISE_BN
             precise_bn_iters=200,  # TRAIN.ITER_COMPUTE_PRECISE_BN
             init_weights="",  # TRAIN.PARAMS_FILE
             init_from="imagenet_r50",  # what init_weights holds, for the runbook
-            reset_start_iter=False,  # TRAIN.RESET_START_ITER
             test_after_train=True,  # TRAIN.TEST_AFTER_TRAIN
         )
     )
@@ -107,7 +105,6 @@ def default_config():
             num_clips=10,  # NUM_TEST_CLIPS / 3
             flip=False,  # TEST_FULLY_CONV_FLIP
             protocol="three_crop",  # USE_MULTI_CROP 1: 3 crops; or the paper's full_frame
-            weights="",  # TEST.PARAMS_FILE
         )
     )
     c.solver = ml_collections.ConfigDict(

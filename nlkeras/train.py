@@ -25,6 +25,7 @@ from absl import flags
 from nlkeras import cli
 from nlkeras import config as config_lib
 from nlkeras.data import pipelines
+from nlkeras.data.synthetic import make_synthetic_dataset
 from nlkeras.evaluation.video_scores import score_views
 from nlkeras.models import build_classifier
 from nlkeras.training.loop import TrainMetrics, make_strategy, make_train_step
@@ -44,8 +45,6 @@ def ensure_training_data(config):
     except ValueError:
         if not config.data.synthetic_dir:
             raise
-    from nlkeras.data.synthetic import make_synthetic_dataset
-
     logging.info("No training data: generating the synthetic set in %s", config.data.synthetic_dir)
     make_synthetic_dataset(config.data.synthetic_dir)
     return pipelines.list_files(config.data.train_files)
@@ -69,7 +68,7 @@ def validate_clips(model, files, config):
 def test_videos(model, files, config):
     """The recipe's test protocol, video level (views' probabilities summed per video)."""
     dataset = pipelines.eval_dataset(files, **config_lib.eval_data_kwargs(config))
-    scores = score_views(model.with_head("probabilities"), dataset, config.model.num_classes)
+    scores = score_views(model.with_head("probabilities"), dataset)
     return {
         "test_video_top1": scores.accuracy(1),
         "test_video_top5": scores.accuracy(5),

@@ -41,7 +41,6 @@ def get_config(arg=None):
         eval_period=500,
         precise_bn_iters=20,
         init_from="scratch",
-        dataset_size=0,
     )
     config.test.update(batch_size=16, scale=64)
     config.solver.update(base_lr=0.1, step_sizes=(1600, 400), max_iter=2000)

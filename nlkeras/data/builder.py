@@ -109,7 +109,7 @@ def build_tfrecords(
     shuffle_seed=None,
     progress=True,
 ):
-    """Writes `out_dir/{name}-XXXXX-of-YYYYY.tfrecord` and `{name}.summary.json`.
+    """Writes `out_dir/{name}-00000-of-00016.tfrecord`, ... and `{name}.summary.json`.
 
     Args:
         entries: list of `sources.VideoEntry`.

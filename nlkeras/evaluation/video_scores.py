@@ -10,8 +10,7 @@ class VideoScores:
     with no view counts as wrong; accuracy is over `num_videos`.
     """
 
-    def __init__(self, num_classes):
-        self.num_classes = num_classes
+    def __init__(self):
         self.sums = {}
         self.labels = {}
         self.views = {}
@@ -35,9 +34,9 @@ class VideoScores:
         return hits / num_videos
 
 
-def score_views(model, dataset, num_classes):
+def score_views(model, dataset):
     """Runs `model` (the probabilities head) over an `eval_dataset`; returns `VideoScores`."""
-    scores = VideoScores(num_classes)
+    scores = VideoScores()
     for batch in dataset:
         probabilities = model(batch["clips"], training=False)
         scores.add(

@@ -7,7 +7,7 @@ from nlkeras.evaluation.video_scores import VideoScores
 
 
 def test_sums_views_and_counts_missing_videos_as_wrong():
-    scores = VideoScores(num_classes=3)
+    scores = VideoScores()
     # Video 0 (label 2): views [.5 .4 .1] + [.1 .2 .7] = [.6 .6 .8] -> top-1 class 2, right.
     # Video 1 (label 0): one view [.2 .5 .3] -> top-1 class 1 (wrong), top-2 {1, 2} (wrong),
     #   top-3 right. Video 2 has no view at all.
@@ -23,4 +23,4 @@ def test_sums_views_and_counts_missing_videos_as_wrong():
 
 def test_no_video_is_an_error():
     with pytest.raises(ValueError, match="No videos"):
-        VideoScores(num_classes=2).accuracy(1)
+        VideoScores().accuracy(1)
