@@ -2,5 +2,6 @@
 
 from nlkeras.layers.affine import Affine
 from nlkeras.layers.non_local_block import NonLocalBlock
+from nlkeras.layers.separable_max_pooling import SeparableMaxPooling3D
 
-__all__ = ["Affine", "NonLocalBlock"]
+__all__ = ["Affine", "NonLocalBlock", "SeparableMaxPooling3D"]
