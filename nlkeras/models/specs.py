@@ -124,3 +124,22 @@ def feature_map_shape(frames, height, width, conv1_temporal_stride=1, pool1_temp
             size = _floor_out(size, 3, 2, 1)
         spatial.append(size)
     return (frames, *spatial)
+
+
+def min_clip_shape(pool_size, conv1_temporal_stride=1, pool1_temporal_size=1):
+    """(frames, side): the smallest clip whose res5 map covers the `pool_size` window.
+
+    Smaller clips cannot go through the fully-convolutional head (its pool5
+    window would not fit).
+    """
+
+    def smallest(axis):
+        size = 1
+        while _res5(size)[axis] < pool_size[axis]:
+            size += 1
+        return size
+
+    def _res5(size):
+        return feature_map_shape(size, size, size, conv1_temporal_stride, pool1_temporal_size)
+
+    return smallest(0), max(smallest(1), smallest(2))
