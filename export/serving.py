@@ -1,0 +1,152 @@
+"""What an exported model computes: raw uint8 frames in, class probabilities out.
+
+Every artifact is built from these TensorFlow functions, so normalisation,
+the test protocol and the input checks live in the graph and a client sends
+plain RGB frames:
+
+- `clips`: uint8 `(B, T, H, W, 3)` clips of any size at least the model's
+  minimum -> probabilities through the fully-convolutional head;
+- `video`: one decoded video uint8 `(N, H, W, 3)` -> the recipe's whole test
+  protocol (K clips x 3 crops or full frames, optional flips), the views'
+  probabilities averaged: the video-level score of `nlkeras.evaluate`
+  divided by the number of views;
+- `encoded_frames`: the video as a list of JPEG strings -> the same.
+"""
+
+import tensorflow as tf
+
+from nlkeras.data import processors
+from nlkeras.models import specs
+
+
+class ServingFunctions:
+    """The model's serving functions, with the recipe's preprocessing and test protocol.
+
+    Args:
+        model: `VideoClassifier` (either head; the probabilities head is used).
+        mean, std: float. Scalar normalisation of the RGB values.
+        use_bgr: bool. Reverse the channels after normalising.
+        num_frames, sample_rate: int. Clip length and stride of a test view.
+        num_clips: int. Clips per video (K).
+        scale: int. Short side of the test frames.
+        protocol: `"three_crop"` or `"full_frame"`.
+        flip: bool. Add the mirrored view of each.
+    """
+
+    def __init__(
+        self,
+        model,
+        mean=114.75,
+        std=57.375,
+        use_bgr=False,
+        num_frames=8,
+        sample_rate=8,
+        num_clips=10,
+        scale=256,
+        protocol="three_crop",
+        flip=False,
+    ):
+        self.model = model if model.head == "probabilities" else model.with_head("probabilities")
+        self.num_classes = model.num_classes
+        self.mean, self.std, self.use_bgr = mean, std, use_bgr
+        self.num_frames, self.sample_rate, self.num_clips = num_frames, sample_rate, num_clips
+        self.scale, self.protocol, self.flip = scale, protocol, flip
+        backbone = model.backbone
+        self.min_frames, self.min_side = specs.min_clip_shape(
+            model.pool_size, backbone.conv1_temporal_stride, backbone.pool1_temporal_size
+        )
+        if min(num_frames, scale) < 1 or num_frames < self.min_frames or scale < self.min_side:
+            raise ValueError(
+                f"Test views of {num_frames} frames at side {scale} are smaller than the "
+                f"model's minimum clip of {self.min_frames} frames x {self.min_side} pixels."
+            )
+
+    @property
+    def views_per_video(self):
+        crops = 3 if self.protocol == "three_crop" else 1
+        return self.num_clips * crops * (2 if self.flip else 1)
+
+    def probabilities(self, clips):
+        """uint8 `(B, T, H, W, 3)` -> float32 `(B, K)`: normalise, then the model."""
+        normalized = processors.normalize(clips, self.mean, self.std, self.use_bgr)
+        return self.model(normalized, training=False)
+
+    def checked_probabilities(self, clips):
+        """`probabilities`, after run-time checks that give a clear error on bad input.
+
+        A clip smaller than the model's minimum would otherwise leave pool5
+        no position and return NaN without complaint.
+        """
+        clips = _check(clips, tf.uint8, (None, None, None, None, 3), "clips")
+        shape = tf.shape(clips)
+        checks = [
+            tf.debugging.assert_greater_equal(
+                shape[1],
+                self.min_frames,
+                message=f"`clips` need at least {self.min_frames} frames (axis 1)",
+            ),
+            tf.debugging.assert_greater_equal(
+                tf.minimum(shape[2], shape[3]),
+                self.min_side,
+                message=f"`clips` need height and width of at least {self.min_side} pixels",
+            ),
+        ]
+        with tf.control_dependencies(checks):
+            return self.probabilities(tf.identity(clips))
+
+    def video_probabilities(self, frames_for, num_video_frames):
+        """The test protocol on one video: averaged view probabilities `(K,)`.
+
+        `frames_for(indices)` returns the uint8 `(T, H, W, 3)` frames at
+        `indices`, so only sampled frames are ever decoded.
+        """
+        crops = 3 if self.protocol == "three_crop" else 1
+        views = []
+        for clip_index in range(self.num_clips):
+            indices = processors.view_frame_indices(
+                num_video_frames, self.num_frames, self.sample_rate, clip_index, self.num_clips
+            )
+            frames = processors.scale_short_side(frames_for(indices), self.scale)
+            for position in range(crops):
+                view = frames
+                if self.protocol == "three_crop":
+                    view = processors.view_crop(frames, self.scale, position)
+                views.append(view)
+                if self.flip:
+                    views.append(processors.flip_clip(view, tf.constant(True)))
+        clips = processors.normalize(tf.stack(views), self.mean, self.std, self.use_bgr)
+        return tf.reduce_mean(self.model(clips, training=False), axis=0)
+
+    def video(self, frames):
+        """uint8 `(N, H, W, 3)` decoded video -> averaged view probabilities `(K,)`."""
+        frames = _check(frames, tf.uint8, (None, None, None, 3), "frames")
+        shape = tf.shape(frames)
+        check = tf.debugging.assert_positive(
+            shape[:3], message="`frames` must hold at least one frame of at least 1x1 pixel"
+        )
+        with tf.control_dependencies([check]):
+            num_video_frames = tf.identity(shape[0])
+        return self.video_probabilities(lambda i: tf.gather(frames, i), num_video_frames)
+
+    def encoded_frames(self, jpegs):
+        """`(N,)` JPEG strings -> averaged view probabilities `(K,)`; decodes sampled frames."""
+        jpegs = _check(jpegs, tf.string, (None,), "jpeg_bytes")
+        count = tf.size(jpegs)
+        check = tf.debugging.assert_positive(count, message="`jpeg_bytes` holds no frame")
+        with tf.control_dependencies([check]):
+            count = tf.identity(count)
+        return self.video_probabilities(
+            lambda i: processors.decode_frames(jpegs, i, self.num_frames), count
+        )
+
+
+def _check(tensor, dtype, shape, name):
+    """`tensor` with its dtype checked now and its shape also at run time.
+
+    A SavedModel signature checks the dtype of its input but not the shape:
+    `ensure_shape` turns a wrong rank into an error naming the input.
+    """
+    tensor = tf.convert_to_tensor(tensor)
+    if tensor.dtype != dtype:
+        raise TypeError(f"`{name}` must be {dtype.name}, got {tensor.dtype.name}.")
+    return tf.ensure_shape(tensor, shape, name=f"{name}_shape")
