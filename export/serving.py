@@ -15,7 +15,7 @@ plain RGB frames:
 
 import tensorflow as tf
 
-from nlkeras.data import processors
+from nlkeras.data import pipelines, processors
 from nlkeras.models import specs
 
 
@@ -63,8 +63,7 @@ class ServingFunctions:
 
     @property
     def views_per_video(self):
-        crops = 3 if self.protocol == "three_crop" else 1
-        return self.num_clips * crops * (2 if self.flip else 1)
+        return pipelines.views_per_video(self.protocol, self.num_clips, self.flip)
 
     def probabilities(self, clips):
         """uint8 `(B, T, H, W, 3)` -> float32 `(B, K)`: normalise, then the model."""

@@ -32,7 +32,7 @@ from nlkeras.training.loop import TrainMetrics, make_strategy, make_train_step
 from nlkeras.training.optimizer import CaffeSGD
 from nlkeras.training.precise_bn import recompute_batch_norm
 from nlkeras.training.schedule import StepSchedule
-from nlkeras.weights import caffe2
+from nlkeras.weights.files import load_weights
 
 _CONFIG = cli.define_config_flag()
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output folder (default: runs/RECIPE).")
@@ -139,16 +139,13 @@ def main(argv):
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         logging.info("Resumed from %s", manager.latest_checkpoint)
     elif config.train.init_weights:
+        # The original's checkpoints and ImageNet files: 2D kernels are inflated, a
+        # classifier for another class count is skipped, fresh layers keep their init.
         init = config.train.init_weights
-        if init.endswith(".pkl"):
-            # The original's checkpoints and ImageNet files: 2D kernels are inflated, a
-            # classifier for another class count is skipped, fresh layers keep their init.
-            report = caffe2.load_blobs(model, caffe2.load_pickle(init))
-            for kind in ("missing", "unexpected", "skipped"):
-                if report[kind]:
-                    logging.info("Initialisation from %s, %s: %s", init, kind, report[kind])
-        else:
-            model.load_weights(init)
+        report = load_weights(model, init, strict=False) or {}
+        for kind in ("missing", "unexpected", "skipped"):
+            if report.get(kind):
+                logging.info("Initialisation from %s, %s: %s", init, kind, report[kind])
         logging.info("Initialised from %s", init)
     start = int(optimizer.iterations.numpy())
 

@@ -127,6 +127,11 @@ def distributed_train_dataset(strategy, patterns, batch_size, **kwargs):
 PROTOCOLS = ("three_crop", "full_frame")
 
 
+def views_per_video(protocol, num_clips, flip):
+    """K clips, x 3 crops for `three_crop`, x 2 with flips."""
+    return num_clips * (3 if protocol == "three_crop" else 1) * (2 if flip else 1)
+
+
 def eval_dataset(
     patterns,
     batch_size,
@@ -159,7 +164,7 @@ def eval_dataset(
         raise ValueError(f"`protocol` must be one of {PROTOCOLS}. Received: {protocol!r}")
     crops = 3 if protocol == "three_crop" else 1
     flips = 2 if flip else 1
-    num_views = num_clips * crops * flips
+    num_views = views_per_video(protocol, num_clips, flip)
 
     def make_view(video_index, video, view_index):
         clip_index = view_index // (crops * flips)

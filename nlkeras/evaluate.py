@@ -1,0 +1,154 @@
+r"""Tests a model: `python -m nlkeras.evaluate --recipe NAME --weights W [--data P] [--protocol X]`.
+
+The protocols (`--protocol`, default the recipe's `test.protocol`):
+
+- `three_crop`, the original's test: 10 clips x 3 crops of 256x256 at short
+  side 256 through the fully-convolutional head;
+- `full_frame`, the paper's: 10 clips of the whole 256-short-side frame
+  (e.g. 256x340), which the original never provided.
+
+`--config.test.flip=true` adds the mirrored views. A view's score is the mean
+over positions of the per-position softmax; a video's score is the sum over
+its views; top-1 / top-5 are over all videos of the split's list, so a video
+the data builder had to skip counts as wrong, as in the original. Writes
+`scores.npz` (video id, label, views, summed scores per video) and
+`summary.json` to `--out`.
+
+    python -m nlkeras.evaluate --recipe demo --weights runs/demo/final.weights.h5
+"""
+
+import json
+import logging
+import os
+import re
+
+import tensorflow as tf
+import tqdm
+from absl import flags
+
+from nlkeras import cli
+from nlkeras import config as config_lib
+from nlkeras.data import pipelines
+from nlkeras.evaluation.video_scores import score_views
+from nlkeras.models import build_classifier
+from nlkeras.training.loop import make_strategy
+from nlkeras.weights.files import load_weights
+
+_CONFIG = cli.define_config_flag()
+_WEIGHTS = flags.DEFINE_string(
+    "weights", None, ".weights.h5, original .pkl, or training checkpoint.", required=True
+)
+_DATA = flags.DEFINE_string("data", None, "TFRecord pattern(s); default: the recipe's test files.")
+_PROTOCOL = flags.DEFINE_enum(
+    "protocol", None, list(pipelines.PROTOCOLS), "Default: the recipe's test.protocol."
+)
+_OUT = flags.DEFINE_string("out", None, "Output folder (default: runs/RECIPE/eval_PROTOCOL).")
+
+_SHARD = re.compile(r"^(?P<split>.+)-\d{5}-of-\d{5}(\.tfrecord)?$")
+
+
+def dataset_summaries(files):
+    """The builder's `<split>.summary.json` of each split the shards belong to."""
+    paths = set()
+    for file in files:
+        match = _SHARD.match(os.path.basename(file))
+        if match:
+            paths.add(os.path.join(os.path.dirname(file), f"{match['split']}.summary.json"))
+    summaries = {}
+    for path in sorted(paths):
+        if os.path.exists(path):
+            with open(path) as f:
+                summaries[path] = json.load(f)
+    return summaries
+
+
+def summarize(scores, files, protocol, views_per_video):
+    """The summary JSON: what was tested, on which videos, and the accuracies.
+
+    The denominator is the split's list (videos written plus those the
+    builder skipped) when the builder's summaries are found, else the
+    videos seen.
+    """
+    summaries = dataset_summaries(files)
+    listed = sum(s["videos_written"] + s["videos_skipped"] for s in summaries.values())
+    complete = summaries and {os.path.basename(f) for f in files} >= {
+        shard for s in summaries.values() for shard in s["shards"]
+    }
+    num_videos = listed if complete else len(scores.sums)
+    if not complete:
+        logging.warning(
+            "No builder summary covers all of %s: accuracy is over the %d videos seen.",
+            files, num_videos,
+        )  # fmt: skip
+    skipped = [item for s in summaries.values() for item in s["skipped"]] if complete else []
+    incomplete = sorted(scores.ids[v] for v, n in scores.views.items() if n != views_per_video)
+    return {
+        "protocol": protocol,
+        "files": files,
+        "dataset_summaries": {
+            path: {"input_hash": s["input_hash"], "split": s["split"]}
+            for path, s in summaries.items()
+        },
+        "videos": num_videos,
+        "videos_scored": len(scores.sums),
+        "videos_missing": num_videos - len(scores.sums),
+        "videos_skipped_by_builder": [
+            {"video_id": s["video_id"], "reason": s["reason"]} for s in skipped
+        ],
+        "videos_with_missing_views": incomplete,
+        "views": scores.num_views,
+        "views_per_video": views_per_video,
+        "top1": scores.accuracy(1, num_videos),
+        "top5": scores.accuracy(5, num_videos),
+        "clip_top1": scores.clip_accuracy(1),
+        "clip_top5": scores.clip_accuracy(5),
+    }
+
+
+def main(argv):
+    del argv
+    config = config_lib.validate(_CONFIG.value)
+    recipe = flags.FLAGS.recipe.partition(":")[0]
+    protocol = _PROTOCOL.value or config.test.protocol
+    config.test.protocol = protocol
+    files = pipelines.list_files(_DATA.value or config.data.test_files)
+    out = _OUT.value or os.path.join(
+        config.workdir or os.path.join("runs", recipe), f"eval_{protocol}"
+    )
+    os.makedirs(out, exist_ok=True)
+    logging.getLogger().setLevel(logging.INFO)
+
+    strategy = make_strategy(config.distribution.strategy, config.distribution.tpu)
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        raise SystemExit(
+            "Evaluation runs on one machine (all its devices); unset TF_CONFIG or set "
+            "--config.distribution.strategy=mirrored."
+        )
+    with strategy.scope():
+        model = build_classifier(**config_lib.model_kwargs(config), head="probabilities")
+    load_weights(model, _WEIGHTS.value, strict=True)
+
+    data_kwargs = config_lib.eval_data_kwargs(config)
+    dataset = pipelines.eval_dataset(files, **data_kwargs)
+    views_per_video = pipelines.views_per_video(protocol, config.test.num_clips, config.test.flip)
+    listed = sum(s["videos_written"] for s in dataset_summaries(files).values())
+    with tqdm.tqdm(total=listed * views_per_video or None, unit="view", desc=protocol) as bar:
+        scores = score_views(model, dataset, strategy, progress=bar.update)
+
+    scores.save(os.path.join(out, "scores.npz"))
+    summary = summarize(scores, files, protocol, views_per_video)
+    summary.update(recipe=recipe, weights=_WEIGHTS.value)
+    tmp = os.path.join(out, "summary.json.tmp")
+    with open(tmp, "w") as f:
+        json.dump(summary, f, indent=1)
+    os.replace(tmp, os.path.join(out, "summary.json"))
+    print(
+        f"{protocol}: {summary['videos']} videos ({summary['videos_missing']} missing), "
+        f"{summary['views']} views | video top-1 {100 * summary['top1']:.2f}%, "
+        f"top-5 {100 * summary['top5']:.2f}% | clip top-1 {100 * summary['clip_top1']:.2f}%, "
+        f"top-5 {100 * summary['clip_top5']:.2f}%\nWrote {out}/summary.json, {out}/scores.npz"
+    )
+
+
+if __name__ == "__main__":
+    cli.run(main)
