@@ -90,9 +90,19 @@ def score_views(model, dataset, strategy=None, progress=None):
     options = tf.distribute.InputOptions(experimental_fetch_to_device=False)
     batches = strategy.experimental_distribute_dataset(dataset, options)
 
+    def replica_predict(batch):
+        # A short last batch leaves some replicas no view; TF's Conv3D
+        # mishandles an empty batch, so those skip the model.
+        clips = batch["clips"]
+        return tf.cond(
+            tf.shape(clips)[0] > 0,
+            lambda: model(clips, training=False),
+            lambda: tf.zeros((0, model.output_shape[-1]), model.output.dtype),
+        )
+
     @tf.function(reduce_retracing=True)
     def predict(batch):
-        return strategy.run(lambda b: model(b["clips"], training=False), args=(batch,))
+        return strategy.run(replica_predict, args=(batch,))
 
     scores = VideoScores()
     for batch in batches:

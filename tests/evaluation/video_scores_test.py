@@ -1,5 +1,7 @@
 """Views summed into videos, against a hand-computed example."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -24,3 +26,27 @@ def test_sums_views_and_counts_missing_videos_as_wrong():
 def test_no_video_is_an_error():
     with pytest.raises(ValueError, match="No videos"):
         VideoScores().accuracy(1)
+
+
+def test_clip_accuracy_scores_each_view_alone():
+    scores = VideoScores()
+    # Views: [.5 .4 .1] label 2 -> top-1 0 (wrong), top-5 right; [.1 .2 .7] label 2 -> right;
+    # [.2 .5 .3] label 0 -> wrong at top-1.
+    scores.add([0, 0, 1], [2, 2, 0], [[0.5, 0.4, 0.1], [0.1, 0.2, 0.7], [0.2, 0.5, 0.3]])
+    assert scores.num_views == 3
+    assert scores.clip_accuracy(1) == pytest.approx(1 / 3)
+    assert scores.clip_accuracy(5) == pytest.approx(1.0)
+
+
+def test_saves_per_video_scores_without_pickles(tmp_path):
+    scores = VideoScores()
+    scores.add([3, 1, 3], [2, 0, 2], [[0.5, 0.4, 0.1], [0.2, 0.5, 0.3], [0.1, 0.2, 0.7]],
+               [b"vid_c", b"vid_a", b"vid_c"])  # fmt: skip
+    scores.save(str(tmp_path / "scores.npz"))
+    saved = np.load(tmp_path / "scores.npz", allow_pickle=False)
+    assert saved["video_index"].tolist() == [1, 3]
+    assert saved["video_id"].tolist() == ["vid_a", "vid_c"]
+    assert saved["label"].tolist() == [0, 2]
+    assert saved["views"].tolist() == [1, 2]
+    np.testing.assert_allclose(saved["scores"], [[0.2, 0.5, 0.3], [0.6, 0.6, 0.8]], atol=1e-7)
+    assert os.listdir(tmp_path) == ["scores.npz"]

@@ -1,0 +1,140 @@
+"""`python -m nlkeras.evaluate` end to end: builder data with a skipped video, both protocols."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nlkeras.data import builder, pipelines, sources
+from nlkeras.evaluation.video_scores import score_views
+from nlkeras.models import build_classifier
+from tests.data.conftest import smooth_frames, write_mp4
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TINY = dict(
+    num_classes=3, num_frames=8, crop_size=64, width=4, stage_blocks=(1, 1, 1, 1),
+    non_local_stages=(3,), non_local_layer_mod=1,
+)  # fmt: skip
+OVERRIDES = [
+    "--config.model.num_classes=3", "--config.model.width=4",
+    "--config.model.stage_blocks=(1, 1, 1, 1)", "--config.non_local.stages=(3,)",
+    "--config.non_local.layer_mod=1", "--config.data.sample_rate=1",
+    "--config.test.num_clips=2", "--config.test.batch_size=4", "--config.test.scale=64",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    """6 videos of 3 classes through the real builder, plus one corrupt file it skips."""
+    root = tmp_path_factory.mktemp("eval")
+    for c, name in enumerate(["ant", "bee", "cat"]):
+        for i in range(2):
+            write_mp4(
+                root / "videos" / name / f"{name}{i}.mp4",
+                smooth_frames(6 + 3 * i, 64, 80, seed=10 * c + i),
+            )
+    (root / "videos" / "cat" / "broken.mp4").write_bytes(b"not a video")
+    entries = sources.from_class_folders(str(root / "videos"))
+    builder.build_tfrecords(
+        entries, str(root / "data"), "test", 2, workers=0, short_side=64, progress=False
+    )
+    return root / "data"
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    model = build_classifier(**TINY)
+    rng = np.random.default_rng(0)
+    # A classifier with spread logits, so views disagree and the sums matter.
+    model.get_layer("pred").set_weights([rng.normal(0, 3, (128, 3)), np.zeros(3)])
+    path = str(tmp_path_factory.mktemp("weights") / "tiny.weights.h5")
+    model.save_weights(path)
+    return path
+
+
+def reference_scores(split, weights, protocol):
+    """What the command must compute: the model over `eval_dataset`, views summed."""
+    model = build_classifier(**TINY, head="probabilities")
+    model.load_weights(weights)
+    dataset = pipelines.eval_dataset(
+        str(split / "test-*"), 4, protocol, num_clips=2, scale=64, sample_rate=1
+    )
+    return score_views(model, dataset)
+
+
+def evaluate(split, weights, out, *extra):
+    args = [
+        sys.executable, "-m", "nlkeras.evaluate", "--recipe=demo", f"--weights={weights}",
+        f"--data={split / 'test-*'}", f"--out={out}", *OVERRIDES, *extra,
+    ]  # fmt: skip
+    result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(out / "summary.json") as f:
+        return json.load(f), np.load(out / "scores.npz"), result.stdout
+
+
+@pytest.mark.parametrize("protocol, views", [("three_crop", 6), ("full_frame", 2)])
+def test_evaluate_writes_scores_and_summary(split, weights, tmp_path, protocol, views):
+    summary, scores, stdout = evaluate(split, weights, tmp_path, f"--protocol={protocol}")
+    reference = reference_scores(split, weights, protocol)
+
+    # The builder skipped the corrupt file: 7 videos listed, 6 scored, the 7th counts wrong.
+    assert summary["protocol"] == protocol
+    assert summary["videos"] == 7 and summary["videos_scored"] == 6
+    assert summary["videos_missing"] == 1
+    assert [s["video_id"] for s in summary["videos_skipped_by_builder"]] == ["broken"]
+    assert summary["views"] == 6 * views and summary["views_per_video"] == views
+    assert summary["videos_with_missing_views"] == []
+    with open(split / "test.summary.json") as f:
+        built = json.load(f)
+    assert (
+        summary["dataset_summaries"][str(split / "test.summary.json")]["input_hash"]
+        == (built["input_hash"])
+    )
+    assert summary["top1"] == pytest.approx(reference.accuracy(1, 7))
+    assert summary["top5"] == pytest.approx(reference.accuracy(5, 7))
+    assert summary["clip_top1"] == pytest.approx(reference.clip_accuracy(1))
+    assert f"video top-1 {100 * summary['top1']:.2f}%" in stdout
+
+    # Per-video scores: the summed view probabilities, with ids and labels.
+    assert sorted(scores["video_id"]) == ["ant0", "ant1", "bee0", "bee1", "cat0", "cat1"]
+    for index, video_id, label, count, summed in zip(
+        scores["video_index"], scores["video_id"], scores["label"], scores["views"],
+        scores["scores"], strict=True,
+    ):  # fmt: skip
+        assert reference.ids[index] == video_id and reference.labels[index] == label
+        assert count == views
+        np.testing.assert_allclose(summed, reference.sums[index], atol=1e-5)
+        assert summed.sum() == pytest.approx(views, abs=1e-4)
+
+
+def test_two_replicas_score_like_one_device(split, weights):
+    """MirroredStrategy over 2 logical CPUs, batches split unevenly: the same video scores."""
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "tests", "evaluation", "mirrored_scores.py"),
+         str(split / "test-*"), weights],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT}, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    scores = json.loads(result.stdout.strip().splitlines()[-1])
+    assert scores["two_views"] == scores["one_views"] == {str(v): 6 for v in range(6)}
+    for video, summed in scores["one"].items():
+        np.testing.assert_allclose(scores["two"][video], summed, atol=1e-5)
+
+
+def test_mismatched_weights_are_refused(split, tmp_path):
+    """Weights of another model stop the evaluation with an error, not a silent score."""
+    other = build_classifier(**{**TINY, "width": 8})
+    path = str(tmp_path / "other.weights.h5")
+    other.save_weights(path)
+    args = [
+        sys.executable, "-m", "nlkeras.evaluate", "--recipe=demo", f"--weights={path}",
+        f"--data={split / 'test-*'}", f"--out={tmp_path / 'out'}", *OVERRIDES,
+    ]  # fmt: skip
+    result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0
+    assert not (tmp_path / "out" / "summary.json").exists()
