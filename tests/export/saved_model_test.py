@@ -1,0 +1,139 @@
+"""The SavedModel's three signatures against the Keras model and the evaluation pipeline."""
+
+import subprocess
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from export.saved_model import write_saved_model
+from export.serving import ServingFunctions
+from nlkeras.data import pipelines, records
+from nlkeras.evaluation.video_scores import score_views
+from tests.export.conftest import NUM_CLASSES, NUM_FRAMES, random_clips
+
+CLASS_NAMES = [f"class {i}" for i in range(NUM_CLASSES)]
+
+
+@pytest.fixture(scope="module")
+def saved_model_dir(serving_functions, tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("saved_model") / "model")
+    write_saved_model(serving_functions, CLASS_NAMES, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def loaded(saved_model_dir):
+    return tf.saved_model.load(saved_model_dir)
+
+
+def keras_probabilities(model, clips):
+    return np.asarray(model.with_head("probabilities")((clips.astype("float32") - 114.75) / 57.375))
+
+
+@pytest.mark.parametrize(
+    "shape", [(2, 4, 32, 32, 3), (1, 4, 40, 54, 3), (2, 7, 32, 32, 3), (1, 9, 45, 38, 3)]
+)
+def test_serving_default_equals_keras(loaded, tiny_model, shape):
+    """Two frame sizes and two clip lengths through one signature; top-5 ids and names agree."""
+    clips = random_clips(shape, seed=sum(shape))
+    outputs = loaded.signatures["serving_default"](clips=tf.constant(clips))
+    expected = keras_probabilities(tiny_model, clips)
+    np.testing.assert_allclose(outputs["probabilities"].numpy(), expected, atol=1e-5)
+    top5 = np.argsort(-expected, axis=1, kind="stable")[:, :5]
+    np.testing.assert_array_equal(outputs["top5_ids"].numpy(), top5)
+    names = outputs["top5_names"].numpy().astype(str)
+    np.testing.assert_array_equal(names, np.array(CLASS_NAMES)[top5])
+
+
+def test_signatures_have_dynamic_shapes_and_the_class_names_asset(saved_model_dir):
+    shown = subprocess.run(
+        ["saved_model_cli", "show", "--dir", saved_model_dir, "--all"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    text = shown.stdout
+    for signature in ("serving_default", "video", "encoded_frames"):
+        assert f"signature_def['{signature}']" in text
+    assert "shape: (-1, -1, -1, -1, 3)" in text  # clips
+    assert "shape: (-1, -1, -1, 3)" in text  # frames
+    assert "dtype: DT_UINT8" in text and "dtype: DT_STRING" in text
+    with open(f"{saved_model_dir}/assets/class_names.txt") as f:
+        assert f.read().splitlines() == CLASS_NAMES
+
+
+def write_video_record(path, frames):
+    jpegs = [records.encode_jpeg(frame) for frame in frames]
+    example = records.make_sequence_example(
+        jpegs, 2, "class 2", "the_video", 10.0, *frames.shape[1:3]
+    )
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        writer.write(example.SerializeToString())
+    return jpegs
+
+
+@pytest.mark.parametrize("protocol, flip", [("three_crop", False), ("full_frame", True)])
+def test_video_signatures_equal_the_evaluation(tiny_model, tmp_path, protocol, flip):
+    """`video` and `encoded_frames` give the video-level score of `nlkeras.evaluate`, per view."""
+    functions = ServingFunctions(
+        tiny_model, num_frames=NUM_FRAMES, sample_rate=2, num_clips=3, scale=40,
+        protocol=protocol, flip=flip,
+    )  # fmt: skip
+    write_saved_model(functions, CLASS_NAMES, str(tmp_path / "model"))
+    loaded = tf.saved_model.load(str(tmp_path / "model"))
+    smooth = np.linspace(0, 255, 11 * 36 * 50 * 3).reshape(11, 36, 50, 3)
+    frames = np.clip(smooth + random_clips((11, 36, 50, 3)) * 0.3, 0, 255).astype(np.uint8)
+    jpegs = write_video_record(tmp_path / "test-00000-of-00001.tfrecord", frames)
+
+    dataset = pipelines.eval_dataset(
+        str(tmp_path / "test-*"), 5, protocol, num_frames=NUM_FRAMES, sample_rate=2,
+        num_clips=3, scale=40, flip=flip,
+    )  # fmt: skip
+    scores = score_views(tiny_model.with_head("probabilities"), dataset)
+    assert scores.views[0] == functions.views_per_video
+    expected = scores.sums[0] / scores.views[0]
+
+    decoded = np.stack([tf.io.decode_jpeg(j).numpy() for j in jpegs])
+    by_frames = loaded.signatures["video"](frames=tf.constant(decoded))
+    by_jpegs = loaded.signatures["encoded_frames"](jpeg_bytes=tf.constant(jpegs))
+    for outputs in (by_frames, by_jpegs):
+        np.testing.assert_allclose(outputs["probabilities"].numpy(), expected, atol=1e-5)
+        assert outputs["top5_ids"].numpy()[0] == np.argmax(expected)
+        assert outputs["top5_names"].numpy()[0].decode() == CLASS_NAMES[np.argmax(expected)]
+
+
+@pytest.mark.parametrize(
+    "signature, value, message",
+    [
+        (
+            "serving_default",
+            np.zeros((4, 32, 32, 3), np.uint8),
+            "not compatible with expected shape",
+        ),
+        ("serving_default", np.zeros((1, 3, 32, 32, 3), np.uint8), "at least 4 frames"),
+        ("serving_default", np.zeros((1, 4, 32, 4, 3), np.uint8), "at least 5 pixels"),
+        ("video", np.zeros((1, 4, 32, 32, 3), np.uint8), "not compatible with expected shape"),
+        ("video", np.zeros((0, 32, 32, 3), np.uint8), "at least one frame"),
+        ("encoded_frames", np.array([], dtype=object), "holds no frame"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(loaded, signature, value, message):
+    fn = loaded.signatures[signature]
+    tensor = tf.constant(value, tf.string) if value.dtype == object else tf.constant(value)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        fn(tensor)
+
+
+def test_wrong_dtype_is_refused(loaded):
+    with pytest.raises(tf.errors.InvalidArgumentError, match="expected to be a uint8 tensor"):
+        loaded.signatures["serving_default"](tf.zeros((1, 4, 32, 32, 3)))
+
+
+def test_views_smaller_than_the_model_are_refused_at_export(tiny_model):
+    with pytest.raises(ValueError, match="smaller than the model's minimum"):
+        ServingFunctions(tiny_model, num_frames=3, scale=40)
+
+
+def test_class_names_must_fit_the_model(serving_functions, tmp_path):
+    with pytest.raises(ValueError, match="5 class names for a model of 6 classes"):
+        write_saved_model(serving_functions, CLASS_NAMES[:5], str(tmp_path / "m"))
