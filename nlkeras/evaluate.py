@@ -20,7 +20,6 @@ the data builder had to skip counts as wrong, as in the original. Writes
 import json
 import logging
 import os
-import re
 
 import tensorflow as tf
 import tqdm
@@ -28,7 +27,7 @@ from absl import flags
 
 from nlkeras import cli
 from nlkeras import config as config_lib
-from nlkeras.data import pipelines
+from nlkeras.data import builder, pipelines
 from nlkeras.evaluation.video_scores import score_views
 from nlkeras.models import build_classifier
 from nlkeras.training.loop import make_strategy
@@ -44,23 +43,6 @@ _PROTOCOL = flags.DEFINE_enum(
 )
 _OUT = flags.DEFINE_string("out", None, "Output folder (default: runs/RECIPE/eval_PROTOCOL).")
 
-_SHARD = re.compile(r"^(?P<split>.+)-\d{5}-of-\d{5}(\.tfrecord)?$")
-
-
-def dataset_summaries(files):
-    """The builder's `<split>.summary.json` of each split the shards belong to."""
-    paths = set()
-    for file in files:
-        match = _SHARD.match(os.path.basename(file))
-        if match:
-            paths.add(os.path.join(os.path.dirname(file), f"{match['split']}.summary.json"))
-    summaries = {}
-    for path in sorted(paths):
-        if os.path.exists(path):
-            with open(path) as f:
-                summaries[path] = json.load(f)
-    return summaries
-
 
 def summarize(scores, files, protocol, views_per_video):
     """The summary JSON: what was tested, on which videos, and the accuracies.
@@ -69,7 +51,7 @@ def summarize(scores, files, protocol, views_per_video):
     builder skipped) when the builder's summaries are found, else the
     videos seen.
     """
-    summaries = dataset_summaries(files)
+    summaries = builder.summaries_of(files)
     listed = sum(s["videos_written"] + s["videos_skipped"] for s in summaries.values())
     complete = summaries and {os.path.basename(f) for f in files} >= {
         shard for s in summaries.values() for shard in s["shards"]
@@ -131,7 +113,7 @@ def main(argv):
     data_kwargs = config_lib.eval_data_kwargs(config)
     dataset = pipelines.eval_dataset(files, **data_kwargs)
     views_per_video = pipelines.views_per_video(protocol, config.test.num_clips, config.test.flip)
-    listed = sum(s["videos_written"] for s in dataset_summaries(files).values())
+    listed = sum(s["videos_written"] for s in builder.summaries_of(files).values())
     with tqdm.tqdm(total=listed * views_per_video or None, unit="view", desc=protocol) as bar:
         scores = score_views(model, dataset, strategy, progress=bar.update)
 

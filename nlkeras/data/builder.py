@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import queue as queue_lib
 import random
+import re
 
 import tensorflow as tf
 import tqdm
@@ -173,6 +174,8 @@ def build_tfrecords(
             bar.update(len(chunk))
     bar.close()
     summary = _summarize(name, signature, [results[path] for path, _ in shards], shards)
+    # Every listed class with its id: the export stage names its outputs from it.
+    summary["class_ids"] = dict(sorted({e.label_text: e.label for e in entries}.items()))
     _write_json(os.path.join(out_dir, f"{name}.summary.json"), summary)
     return summary
 
@@ -202,3 +205,21 @@ def _summarize(name, signature, stats, shards):
         class_histogram=dict(sorted(classes.items())),
         **signature,
     )
+
+
+_SHARD = re.compile(r"^(?P<split>.+)-\d{5}-of-\d{5}(\.tfrecord)?$")
+
+
+def summaries_of(files):
+    """`{path: summary}` of the `<split>.summary.json` of each split the shards belong to."""
+    paths = set()
+    for file in files:
+        match = _SHARD.match(os.path.basename(file))
+        if match:
+            paths.add(os.path.join(os.path.dirname(file), f"{match['split']}.summary.json"))
+    summaries = {}
+    for path in sorted(paths):
+        if os.path.exists(path):
+            with open(path) as f:
+                summaries[path] = json.load(f)
+    return summaries

@@ -102,6 +102,7 @@ def test_unusable_videos_are_skipped_with_their_reason(tmp_path):
     assert "not a readable video" in reasons["truncated.mp4"]
     assert summary["videos_written"] == 2 and summary["videos_skipped"] == 4
     assert summary["class_histogram"] == {"run": 1, "walk": 1}
+    assert summary["class_ids"] == {"run": 0, "walk": 1}
     assert summary["frames"] == 13 and summary["bytes"] > 0
     assert summary["input_hash"] == builder.list_hash(entries)
     with open(tmp_path / "out" / "train.summary.json") as f:
