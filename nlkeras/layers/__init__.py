@@ -2,6 +2,6 @@
 
 from nlkeras.layers.affine import Affine
 from nlkeras.layers.non_local_block import NonLocalBlock
-from nlkeras.layers.separable_max_pooling import SeparableMaxPooling3D
+from nlkeras.layers.separable_pooling import SeparablePooling3D
 
-__all__ = ["Affine", "NonLocalBlock", "SeparableMaxPooling3D"]
+__all__ = ["Affine", "NonLocalBlock", "SeparablePooling3D"]

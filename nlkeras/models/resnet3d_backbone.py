@@ -2,7 +2,7 @@
 
 import keras
 
-from nlkeras.layers import Affine, NonLocalBlock, SeparableMaxPooling3D
+from nlkeras.layers import Affine, NonLocalBlock, SeparablePooling3D
 
 BN_EPSILON = 1.0000001e-5
 
@@ -156,7 +156,7 @@ class ResNet3DBackbone(keras.Model):
         x = _conv(width, (conv1_temporal_kernel, 7, 7), (conv1_temporal_stride, 2, 2), "conv1")(x)
         x = norm("ones", "res_conv1_bn")(x)
         x = stage_outputs["conv1"] = keras.layers.ReLU(name="res_conv1_relu")(x)
-        x = stage_outputs["pool1"] = SeparableMaxPooling3D(
+        x = stage_outputs["pool1"] = SeparablePooling3D(
             (pool1_temporal_size, 3, 3), strides=(pool1_temporal_size, 2, 2), name="pool1"
         )(x)
         for stage, kernels in enumerate(block_temporal_kernels):
@@ -174,7 +174,7 @@ class ResNet3DBackbone(keras.Model):
                     )(x)
             stage_outputs[f"res{stage + 2}"] = x
             if stage == 0:
-                x = stage_outputs["pool2"] = SeparableMaxPooling3D(
+                x = stage_outputs["pool2"] = SeparablePooling3D(
                     (2, 1, 1), strides=(2, 1, 1), name="pool2"
                 )(x)
         super().__init__(inputs=inputs, outputs=x, **kwargs)

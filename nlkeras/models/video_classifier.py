@@ -2,6 +2,8 @@
 
 import keras
 
+from nlkeras.layers import SeparablePooling3D
+
 HEADS = ("logits", "probabilities")
 
 
@@ -63,7 +65,7 @@ class VideoClassifier(keras.Model):
         # === Functional Model ===
         inputs = backbone.input
         x = backbone(inputs)
-        x = keras.layers.AveragePooling3D(pool_size, strides=1, name="pool5")(x)
+        x = SeparablePooling3D(pool_size, strides=(1, 1, 1), reduction="average", name="pool5")(x)
         x = keras.layers.Dropout(dropout, name="dropout")(x)
         x = pred(x)
         if head == "probabilities":
