@@ -65,7 +65,6 @@ def test_every_artifact_agrees_with_keras(exported):
         # 3-D convolutions are builtin; 3-D pools are not (the model uses 2-D ones).
         assert "CONV_3D" in ops
         assert not [op for op in ops if "FLEX" in op or ("POOL" in op and "3D" in op)]
-        )
     assert (out / "saved_model" / "1" / "saved_model.pb").exists()
     assert (
         out / "saved_model" / "1" / "assets" / "class_names.txt"
