@@ -124,7 +124,7 @@ def main(argv):
         saved_model.write_saved_model(functions, class_names(config, _CLASS_NAMES.value), path)
         signature = tf.saved_model.load(path).signatures["serving_default"]
         for clip in (train_clip, full_frame):
-            run = lambda c: signature(clips=tf.constant(c))["probabilities"].numpy()  # noqa: E731
+            run = lambda c: signature(clips=tf.constant(c))["probabilities"].numpy()
             results.append(compare("saved_model", path, expected[clip.shape], run, clip))
 
     if "tflite" in _FORMATS.value:
@@ -132,7 +132,7 @@ def main(argv):
             path = os.path.join(out, f"model_{variant}.tflite")
             data = tflite.convert(functions, train_clip.shape, variant)
             _write_atomically(path, data)
-            run = lambda c, data=data: tflite.run(data, c)  # noqa: E731
+            run = lambda c, data=data: tflite.run(data, c)
             results.append(
                 compare(f"tflite_{variant}", path, expected[train_clip.shape], run, train_clip)
             )
@@ -142,7 +142,7 @@ def main(argv):
     if "onnx" in _FORMATS.value:
         onnx.convert(functions, onnx_path)
         for clip in (train_clip, full_frame):
-            run = lambda c: onnx.run(onnx_path, c)  # noqa: E731
+            run = lambda c: onnx.run(onnx_path, c)
             results.append(compare("onnx", onnx_path, expected[clip.shape], run, clip))
 
     unavailable = None

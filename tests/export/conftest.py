@@ -22,11 +22,18 @@ def tiny_classifier(seed=0):
         non_local_stages=(3,),
         non_local_layer_mod=1,
     )
+    return trained_looking(model, seed)
+
+
+def trained_looking(model, seed=0):
+    """`model` with BN away from the identity and a classifier with spread logits.
+
+    Fresh BN statistics and the non-local output's zero gamma would hide
+    mistakes in what an artifact computes; trained weights do not exist here.
+    """
     rng = np.random.default_rng(seed)
 
-    def trained_looking(variable, value):
-        # BN statistics and scales away from the identity (the non-local
-        # output's zero gamma included), and a classifier with spread logits.
+    def value_for(variable, value):
         name = variable.path
         if "moving_variance" in name:
             return rng.uniform(0.5, 1.5, value.shape)
@@ -40,7 +47,7 @@ def tiny_classifier(seed=0):
 
     model.set_weights(
         [
-            trained_looking(v, w).astype(w.dtype)
+            value_for(v, w).astype(w.dtype)
             for v, w in zip(model.weights, model.get_weights(), strict=True)
         ]
     )
