@@ -6,7 +6,6 @@ frames, and TensorRT builds its engines from it (`export.tensorrt`).
 """
 
 import os
-import tempfile
 
 import numpy as np
 import onnx
@@ -39,9 +38,7 @@ def convert(functions, path, opset=17):
         dim.dim_param = name
     output.type.tensor_type.shape.dim[0].dim_param = INPUT_DIMS[0]
     onnx.checker.check_model(model)
-    folder = os.path.dirname(os.path.abspath(path))
-    with tempfile.NamedTemporaryFile(dir=folder, suffix=".onnx.tmp", delete=False) as f:
-        temporary = f.name
+    temporary = f"{path}.tmp{os.getpid()}"
     try:
         onnx.save(model, temporary)
         os.replace(temporary, path)

@@ -10,7 +10,6 @@ fastest at the profile's `opt` shape.
 """
 
 import os
-import tempfile
 
 from export.onnx import INPUT_NAME
 
@@ -98,9 +97,7 @@ def build_engine(onnx_path, engine_path, profile, precision="fp32"):
     engine = builder.build_serialized_network(network, config)
     if engine is None:
         raise RuntimeError(f"TensorRT failed to build the engine; see its log. Command: {command}")
-    folder = os.path.dirname(os.path.abspath(engine_path))
-    with tempfile.NamedTemporaryFile(dir=folder, suffix=".engine.tmp", delete=False) as f:
-        temporary = f.name
+    temporary = f"{engine_path}.tmp{os.getpid()}"
     try:
         with open(temporary, "wb") as f:
             f.write(engine)

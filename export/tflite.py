@@ -74,7 +74,7 @@ def convert(functions, clip_shape, variant="float32"):
             raise UnsupportedOpsError(
                 f"The model needs TensorFlow ops that TFLite has no builtin for: "
                 f"{needed.group(1)}. Write them with builtin ops (3-D pools as 2-D pools over "
-                f"merged axes, as nlkeras.layers.SeparableMaxPooling3D does)."
+                f"merged axes, as nlkeras.layers.SeparablePooling3D does)."
             ) from error
 
 
