@@ -17,9 +17,11 @@ the data builder had to skip counts as wrong, as in the original. Writes
     python -m nlkeras.evaluate --recipe demo --weights runs/demo/final.weights.h5
 """
 
+import hashlib
 import json
 import logging
 import os
+import time
 
 import tensorflow as tf
 import tqdm
@@ -28,9 +30,9 @@ from absl import flags
 from nlkeras import cli
 from nlkeras import config as config_lib
 from nlkeras.data import builder, pipelines
-from nlkeras.evaluation.video_scores import score_views
+from nlkeras.evaluation.video_scores import VideoScores, score_views
 from nlkeras.models import build_classifier
-from nlkeras.training.loop import make_strategy
+from nlkeras.training.loop import make_strategy, worker_position
 from nlkeras.weights.files import load_weights
 
 _CONFIG = cli.define_config_flag()
@@ -42,6 +44,9 @@ _PROTOCOL = flags.DEFINE_enum(
     "protocol", None, list(pipelines.PROTOCOLS), "Default: the recipe's test.protocol."
 )
 _OUT = flags.DEFINE_string("out", None, "Output folder (default: runs/RECIPE/eval_PROTOCOL).")
+_WAIT_MINUTES = flags.DEFINE_float(
+    "wait_minutes", 24 * 60, "With several workers: how long worker 0 waits for the others."
+)
 
 
 def summarize(scores, files, protocol, views_per_video):
@@ -87,6 +92,26 @@ def summarize(scores, files, protocol, views_per_video):
     }
 
 
+def run_key(weights, files, config):
+    """What a worker's part scored: the weights file (and its version), the shards, the config."""
+    stat = os.stat(weights) if os.path.exists(weights) else None
+    text = json.dumps([weights, stat and (stat.st_size, stat.st_mtime_ns), files, config.to_json()])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def wait_for(path, key, poll_seconds=5.0):
+    """The scores another worker writes to `path` for this run (`--wait_minutes`)."""
+    deadline = time.monotonic() + 60 * _WAIT_MINUTES.value
+    while True:
+        if tf.io.gfile.exists(path):
+            scores = VideoScores.load(path)
+            if scores.run_key == key:
+                return scores
+        if time.monotonic() > deadline:
+            raise SystemExit(f"Gave up waiting for {path} after {_WAIT_MINUTES.value} minutes.")
+        time.sleep(poll_seconds)
+
+
 def main(argv):
     del argv
     config = config_lib.validate(_CONFIG.value)
@@ -100,22 +125,36 @@ def main(argv):
     os.makedirs(out, exist_ok=True)
     logging.getLogger().setLevel(logging.INFO)
 
-    strategy = make_strategy(config.distribution.strategy, config.distribution.tpu)
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        raise SystemExit(
-            "Evaluation runs on one machine (all its devices); unset TF_CONFIG or set "
-            "--config.distribution.strategy=mirrored."
-        )
+    # Several workers (TF_CONFIG): each scores its share of the shards on its own
+    # devices and writes it; the first merges the shares once all are there.
+    position, workers = worker_position()
+    name = config.distribution.strategy
+    if workers > 1 and name != "tpu":
+        name = "mirrored"
+    strategy = make_strategy(name, config.distribution.tpu)
+    if len(files) < workers:
+        raise SystemExit(f"{len(files)} shards cannot be shared by {workers} workers.")
     with strategy.scope():
         model = build_classifier(**config_lib.model_kwargs(config), head="probabilities")
     load_weights(model, _WEIGHTS.value, strict=True)
 
-    data_kwargs = config_lib.eval_data_kwargs(config)
-    dataset = pipelines.eval_dataset(files, **data_kwargs)
+    share = files[position::workers]
+    dataset = pipelines.eval_dataset(share, **config_lib.eval_data_kwargs(config))
     views_per_video = pipelines.views_per_video(protocol, config.test.num_clips, config.test.flip)
     listed = sum(s["videos_written"] for s in builder.summaries_of(files).values())
-    with tqdm.tqdm(total=listed * views_per_video or None, unit="view", desc=protocol) as bar:
+    expected_views = listed * views_per_video // workers
+    with tqdm.tqdm(total=expected_views or None, unit="view", desc=protocol) as bar:
         scores = score_views(model, dataset, strategy, progress=bar.update)
+    if workers > 1:
+        # A part left by an earlier run with other weights, data or settings is
+        # not this run's: parts carry a key of what they scored.
+        key = run_key(_WEIGHTS.value, files, config)
+        parts = [os.path.join(out, f"scores-part{i}-of-{workers}.npz") for i in range(workers)]
+        scores.save(parts[position], run_key=key)
+        if position:
+            print(f"Worker {position}: wrote {parts[position]}; worker 0 writes the summary.")
+            return
+        scores = VideoScores.merge([wait_for(p, key) for p in parts])
 
     scores.save(os.path.join(out, "scores.npz"))
     summary = summarize(scores, files, protocol, views_per_video)

@@ -1,5 +1,6 @@
 """Video-level scores from view-level predictions (tools/test_net_video.py)."""
 
+import io
 import os
 
 import numpy as np
@@ -21,6 +22,7 @@ class VideoScores:
         self.views = {}
         self.ids = {}
         self.view_hits = {1: 0, 5: 0}
+        self.run_key = ""
 
     def add(self, video_indices, labels, probabilities, video_ids=None):
         probabilities = np.asarray(probabilities, np.float64)
@@ -56,22 +58,57 @@ class VideoScores:
             raise ValueError("No views to score.")
         return self.view_hits[k] / self.num_views
 
-    def save(self, path):
+    def save(self, path, run_key=""):
         """Writes `video_id`, `label`, `views` and summed `scores` per video to an `.npz`.
 
-        Plain arrays (no pickles): `np.load(path)` reads them back.
+        Plain arrays (no pickles): `np.load(path)` reads them back, and
+        `VideoScores.load` restores the scores (the view-level hits too).
         """
         videos = sorted(self.sums)
-        tmp = f"{path}.tmp{os.getpid()}.npz"
+        buffer = io.BytesIO()
         np.savez(
-            tmp,
+            buffer,
             video_index=np.array(videos, np.int64),
             video_id=np.array([self.ids.get(v, str(v)) for v in videos], dtype=str),
             label=np.array([self.labels[v] for v in videos], np.int64),
             views=np.array([self.views[v] for v in videos], np.int64),
             scores=np.stack([self.sums[v] for v in videos]).astype(np.float32),
+            view_hits=np.array([self.view_hits[1], self.view_hits[5]], np.int64),
+            run_key=np.array(run_key),
         )
-        os.replace(tmp, path)
+        tmp = f"{path}.tmp{os.getpid()}"
+        with tf.io.gfile.GFile(tmp, "wb") as f:
+            f.write(buffer.getvalue())
+        tf.io.gfile.rename(tmp, path, overwrite=True)
+
+    @classmethod
+    def load(cls, path):
+        with tf.io.gfile.GFile(path, "rb") as f:
+            saved = np.load(f, allow_pickle=False)
+            scores = cls()
+            for i, video in enumerate(saved["video_index"].tolist()):
+                scores.sums[video] = saved["scores"][i].astype(np.float64)
+                scores.labels[video] = int(saved["label"][i])
+                scores.views[video] = int(saved["views"][i])
+                scores.ids[video] = str(saved["video_id"][i])
+            scores.view_hits = dict(zip((1, 5), saved["view_hits"].tolist(), strict=True))
+            scores.run_key = str(saved["run_key"])
+        return scores
+
+    @classmethod
+    def merge(cls, parts):
+        """One `VideoScores` of disjoint parts (e.g. one per worker), videos renumbered."""
+        merged = cls()
+        for part in parts:
+            offset = len(merged.sums)
+            for new, video in enumerate(sorted(part.sums), offset):
+                merged.sums[new] = part.sums[video]
+                merged.labels[new] = part.labels[video]
+                merged.views[new] = part.views[video]
+                merged.ids[new] = part.ids.get(video, str(video))
+            for k in merged.view_hits:
+                merged.view_hits[k] += part.view_hits[k]
+        return merged
 
 
 def _top_k(scores, k):

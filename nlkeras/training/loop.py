@@ -28,8 +28,19 @@ def make_strategy(name, tpu=""):
 
 
 def workers_in_tf_config():
-    cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
-    return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
+    return worker_position()[1]
+
+
+def worker_position():
+    """`(position, count)` of this task among `TF_CONFIG`'s chief and workers; `(0, 1)` alone."""
+    config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    cluster, task = config.get("cluster", {}), config.get("task", {})
+    chiefs = len(cluster.get("chief", []))
+    count = chiefs + len(cluster.get("worker", []))
+    if count <= 1:
+        return 0, 1
+    offset = 0 if task.get("type") == "chief" else chiefs
+    return offset + int(task.get("index", 0)), count
 
 
 class TrainMetrics:

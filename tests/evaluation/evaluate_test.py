@@ -138,3 +138,34 @@ def test_mismatched_weights_are_refused(split, tmp_path):
     result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode != 0
     assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_two_workers_share_the_shards_and_worker_0_merges(split, weights, tmp_path):
+    """TF_CONFIG with 2 workers: each scores one shard; worker 0's summary equals one process's."""
+    alone, alone_scores, _ = evaluate(split, weights, tmp_path / "alone")
+    cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
+    processes = []
+    for index in (1, 0):  # worker 1 first: worker 0 must wait for it either way
+        tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+        args = [
+            sys.executable, "-m", "nlkeras.evaluate", "--recipe=demo", f"--weights={weights}",
+            f"--data={split / 'test-*'}", f"--out={tmp_path / 'shared'}", *OVERRIDES,
+        ]  # fmt: skip
+        env = {**os.environ, "TF_CONFIG": json.dumps(tf_config)}
+        processes.append(
+            subprocess.Popen(
+                args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+        )
+    for process in processes:
+        _, stderr = process.communicate(timeout=600)
+        assert process.returncode == 0, stderr[-3000:]
+    with open(tmp_path / "shared" / "summary.json") as f:
+        shared = json.load(f)
+    for key in ("videos", "videos_scored", "videos_missing", "views", "top1", "top5", "clip_top1"):
+        assert shared[key] == pytest.approx(alone[key]), key
+    merged = np.load(tmp_path / "shared" / "scores.npz")
+    by_id = dict(zip(alone_scores["video_id"], alone_scores["scores"], strict=True))
+    assert sorted(merged["video_id"]) == sorted(by_id)
+    for video_id, summed in zip(merged["video_id"], merged["scores"], strict=True):
+        np.testing.assert_allclose(summed, by_id[video_id], atol=1e-5)

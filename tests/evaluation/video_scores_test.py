@@ -50,3 +50,22 @@ def test_saves_per_video_scores_without_pickles(tmp_path):
     assert saved["views"].tolist() == [1, 2]
     np.testing.assert_allclose(saved["scores"], [[0.2, 0.5, 0.3], [0.6, 0.6, 0.8]], atol=1e-7)
     assert os.listdir(tmp_path) == ["scores.npz"]
+
+
+def test_parts_load_and_merge_into_one(tmp_path):
+    """Two workers' parts: videos renumbered, ids, labels, sums and view hits kept."""
+    first, second = VideoScores(), VideoScores()
+    first.add([0, 0], [2, 2], [[0.5, 0.4, 0.1], [0.1, 0.2, 0.7]], [b"a", b"a"])
+    second.add([0, 1], [0, 1], [[0.2, 0.5, 0.3], [0.1, 0.8, 0.1]], [b"b", b"c"])
+    first.save(str(tmp_path / "p0.npz"), run_key="k")
+    second.save(str(tmp_path / "p1.npz"), run_key="k")
+    parts = [VideoScores.load(str(tmp_path / f"p{i}.npz")) for i in range(2)]
+    assert [p.run_key for p in parts] == ["k", "k"]
+    merged = VideoScores.merge(parts)
+    assert merged.ids == {0: "a", 1: "b", 2: "c"}
+    assert merged.labels == {0: 2, 1: 0, 2: 1} and merged.views == {0: 2, 1: 1, 2: 1}
+    np.testing.assert_allclose(merged.sums[0], [0.6, 0.6, 0.8], atol=1e-7)
+    assert merged.accuracy(1) == pytest.approx(2 / 3)  # a and c right, b wrong
+    assert merged.clip_accuracy(1) == pytest.approx(
+        2 / 4
+    )  # views: a0 wrong, a1 right, b wrong, c right
