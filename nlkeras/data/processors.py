@@ -86,8 +86,10 @@ def decode_resized_crop(jpegs, indices, num_frames, box, size):
     top, left, extent = box
     width = tf.image.extract_jpeg_shape(jpegs[0])[1]
     # libjpeg's chroma upsampling differs in the first and last column of a
-    # cropped decode: decode 2 more columns each side and cut them off.
-    start = tf.maximum(left - 2, 0)
+    # cropped decode: decode at least 2 more columns each side and cut them
+    # off. The window starts on a multiple of 16 columns (the MCU width of
+    # 4:2:0 JPEGs): a window starting elsewhere decodes about 1.5x slower.
+    start = tf.maximum((left - 2) // 16 * 16, 0)
     stop = tf.minimum(left + extent + 2, width)
     window = tf.stack([top, start, extent, stop - start])
     sampled = tf.gather(jpegs, indices)
@@ -95,9 +97,10 @@ def decode_resized_crop(jpegs, indices, num_frames, box, size):
         [tf.io.decode_and_crop_jpeg(sampled[i], window, channels=3) for i in range(num_frames)]
     )
     crops = crops[:, :, left - start : left - start + extent]
-    resized = tf.image.resize(crops, [size, size], method="bilinear")
-    resized = tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
-    return tf.ensure_shape(resized, (num_frames, size, size, 3))
+    # Resizing float32 is about twice as fast as resizing uint8. Bilinear
+    # weights are convex, so the result stays within [0, 255]: no clipping.
+    resized = tf.image.resize(tf.cast(crops, tf.float32), [size, size], method="bilinear")
+    return tf.ensure_shape(tf.cast(tf.round(resized), tf.uint8), (num_frames, size, size, 3))
 
 
 def view_crop(frames, size, position):
@@ -118,9 +121,17 @@ def flip_clip(frames, flip):
     """Horizontal flip of a whole clip (T, H, W, C) when the scalar `flip` is true.
 
     Training draws `flip` with probability 0.5 per clip; the flipped test
-    views set it.
+    views set it. The clip is reversed as (T * H, W, C) rows: TensorFlow
+    reverses the middle axis of a 3-D tensor about 4x faster than an axis of
+    a 4-D one.
     """
-    return tf.cond(flip, lambda: tf.reverse(frames, axis=[2]), lambda: frames)
+
+    def mirror():
+        shape = tf.shape(frames)
+        rows = tf.reshape(frames, tf.concat([[-1], shape[2:]], 0))
+        return tf.reshape(tf.reverse(rows, axis=[1]), shape)
+
+    return tf.cond(flip, mirror, lambda: frames)
 
 
 def normalize(frames, mean, std, use_bgr=False):

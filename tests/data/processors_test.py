@@ -247,20 +247,37 @@ def noise_jpegs(num_frames, height, width, seed=0):
     return tf.constant([records.encode_jpeg(f) for f in frames])
 
 
-@pytest.mark.parametrize("top, left, extent", [(0, 0, 24), (5, 17, 24), (8, 40, 24), (1, 9, 31)])
+@pytest.mark.parametrize(
+    "top, left, extent", [(0, 0, 24), (5, 17, 24), (8, 40, 24), (1, 9, 31), (2, 34, 24)]
+)
 def test_decode_resized_crop_equals_full_decode_then_crop(top, left, extent):
-    """Decoding only the box gives the full decode's pixels, to the bit (noise JPEGs)."""
+    """Decoding only the box gives the full decode's pixels, to the bit (noise JPEGs).
+
+    Resized down or up, it is `tf.image.resize` of the uint8 crop, rounded.
+    """
     jpegs = noise_jpegs(3, 32, 64)
     indices = tf.constant([2, 0])
     full = processors.decode_frames(jpegs, indices, 2).numpy()
     box = (tf.constant(top), tf.constant(left), tf.constant(extent))
     same = processors.decode_resized_crop(jpegs, indices, 2, box, extent).numpy()
     np.testing.assert_array_equal(same, full[:, top : top + extent, left : left + extent])
-    resized = processors.decode_resized_crop(jpegs, indices, 2, box, 16)
-    expected = tf.image.resize(full[:, top : top + extent, left : left + extent], [16, 16])
-    expected = np.clip(np.round(expected.numpy()), 0, 255).astype(np.uint8)
-    assert resized.shape == (2, 16, 16, 3) and resized.dtype == tf.uint8
-    np.testing.assert_array_equal(resized.numpy(), expected)
+    for size in (16, 40):
+        resized = processors.decode_resized_crop(jpegs, indices, 2, box, size)
+        expected = tf.image.resize(full[:, top : top + extent, left : left + extent], [size, size])
+        expected = np.clip(np.round(expected.numpy()), 0, 255).astype(np.uint8)
+        assert resized.shape == (2, size, size, 3) and resized.dtype == tf.uint8
+        np.testing.assert_array_equal(resized.numpy(), expected)
+
+
+def test_decode_resized_crop_is_exact_at_every_column():
+    """Whatever the box's column, the decoded window (from a multiple of 16) gives its pixels."""
+    jpegs = noise_jpegs(1, 24, 64, seed=1)
+    indices = tf.constant([0])
+    full = processors.decode_frames(jpegs, indices, 1).numpy()
+    for left in range(64 - 20 + 1):
+        box = (tf.constant(3), tf.constant(left), tf.constant(20))
+        crop = processors.decode_resized_crop(jpegs, indices, 1, box, 20).numpy()
+        np.testing.assert_array_equal(crop, full[:, 3:23, left : left + 20], err_msg=f"{left=}")
 
 
 def test_decode_resized_crop_has_a_static_shape_in_a_map():
