@@ -9,6 +9,7 @@
 
 import os
 
+import h5py
 import tensorflow as tf
 
 from nlkeras.weights import caffe2
@@ -17,13 +18,22 @@ from nlkeras.weights import caffe2
 def load_weights(model, path, strict=True):
     """Loads `path` into `model`; returns the blob report for a `.pkl`, else None.
 
-    With `strict` (evaluation, export), a `.pkl` must match the model
-    exactly; without it (initialising a training run), fresh layers keep
-    their initialisation and a classifier for another class count is skipped.
+    With `strict` (evaluation, export), the file must hold exactly the
+    model's weights; without it (initialising a training run), fresh layers
+    keep their initialisation and a classifier for another class count is
+    skipped. A training checkpoint must provide every weight of the model.
     """
     if path.endswith(".pkl"):
         return caffe2.load_blobs(model, caffe2.load_pickle(path), strict=strict)
     if path.endswith(".h5"):
+        # Keras ignores arrays of layers the model lacks (e.g. the non-local
+        # blocks of another recipe).
+        stored = _count_arrays(path)
+        if strict and stored != len(model.weights):
+            raise ValueError(
+                f"{path} holds {stored} weight arrays, the model has {len(model.weights)}: "
+                "weights of another recipe or override?"
+            )
         model.load_weights(path)
         return None
     prefix = tf.train.latest_checkpoint(path) if os.path.isdir(path) else path
@@ -31,7 +41,15 @@ def load_weights(model, path, strict=True):
         raise FileNotFoundError(
             f"{path}: not a .pkl, a .weights.h5 or a training checkpoint (prefix or folder)."
         )
-    tf.train.Checkpoint(model=model).restore(
-        prefix
-    ).expect_partial().assert_existing_objects_matched()
+    status = tf.train.Checkpoint(model=model).restore(prefix).expect_partial()
+    status.assert_existing_objects_matched()
     return None
+
+
+def _count_arrays(path):
+    arrays = []
+    with h5py.File(path, "r") as f:
+        f.visititems(
+            lambda _, item: arrays.append(item) if isinstance(item, h5py.Dataset) else None
+        )
+    return len(arrays)

@@ -1,0 +1,74 @@
+"""`load_weights`: every kind of weights file, and strictness for evaluation and export."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from nlkeras.models import build_classifier
+from nlkeras.weights import caffe2
+from nlkeras.weights.files import load_weights
+
+TINY = dict(num_classes=3, num_frames=4, crop_size=32, width=4, stage_blocks=(1, 1, 1, 1))
+
+
+def tiny(**overrides):
+    return build_classifier(**{**TINY, **overrides})
+
+
+def assert_same_weights(a, b):
+    for x, y in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.fixture
+def trained():
+    model = tiny()
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(size=w.shape).astype(w.dtype) for w in model.get_weights()])
+    return model
+
+
+def test_weights_h5(trained, tmp_path):
+    trained.save_weights(str(tmp_path / "m.weights.h5"))
+    model = tiny()
+    assert load_weights(model, str(tmp_path / "m.weights.h5")) is None
+    assert_same_weights(model, trained)
+
+
+def test_weights_h5_of_another_recipe_is_refused_strictly(tmp_path):
+    """Keras alone would load the shared layers and ignore the non-local blocks' arrays."""
+    tiny(non_local_stages=(3,), non_local_layer_mod=1).save_weights(str(tmp_path / "nl.weights.h5"))
+    with pytest.raises(ValueError, match=r"holds \d+ weight arrays, the model has \d+"):
+        load_weights(tiny(), str(tmp_path / "nl.weights.h5"))
+    load_weights(tiny(), str(tmp_path / "nl.weights.h5"), strict=False)
+
+
+def test_pkl_is_strict_by_default(trained, tmp_path):
+    blobs = caffe2.model_blobs(trained)
+    caffe2.save_pickle(blobs, str(tmp_path / "m.pkl"))
+    model = tiny()
+    report = load_weights(model, str(tmp_path / "m.pkl"))
+    assert not report["missing"] and not report["unexpected"]
+    assert_same_weights(model, trained)
+    del blobs["pred_w"]
+    caffe2.save_pickle(blobs, str(tmp_path / "partial.pkl"))
+    with pytest.raises(ValueError, match="missing \\['pred_w'\\]"):
+        load_weights(tiny(), str(tmp_path / "partial.pkl"))
+
+
+def test_training_checkpoint_by_folder_or_prefix(trained, tmp_path):
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=trained), str(tmp_path), 2)
+    prefix = manager.save(checkpoint_number=7)
+    for path in (str(tmp_path), prefix):
+        model = tiny()
+        load_weights(model, path)
+        assert_same_weights(model, trained)
+
+
+def test_a_path_that_is_no_weights_file_is_a_clear_error(tmp_path):
+    with pytest.raises(
+        FileNotFoundError, match="not a .pkl, a .weights.h5 or a training checkpoint"
+    ):
+        load_weights(tiny(), str(tmp_path / "nothing"))
+    with pytest.raises(FileNotFoundError, match="not a .pkl"):
+        load_weights(tiny(), str(tmp_path))  # a folder without checkpoints
