@@ -52,18 +52,16 @@ class ServingFunctions:
         self.num_frames, self.sample_rate, self.num_clips = num_frames, sample_rate, num_clips
         self.scale, self.protocol, self.flip = scale, protocol, flip
         backbone = model.backbone
+        self.strides = (backbone.conv1_temporal_stride, backbone.pool1_temporal_size)
+        self.res3_group_size = backbone.nonlocal_group_sizes[1]
         self.min_frames, self.min_side = specs.min_clip_shape(
-            model.pool_size, backbone.conv1_temporal_stride, backbone.pool1_temporal_size
+            model.pool_size, *self.strides, self.res3_group_size
         )
-        if min(num_frames, scale) < 1 or num_frames < self.min_frames or scale < self.min_side:
+        if num_frames < self.min_frames or scale < self.min_side:
             raise ValueError(
                 f"Test views of {num_frames} frames at side {scale} are smaller than the "
                 f"model's minimum clip of {self.min_frames} frames x {self.min_side} pixels."
             )
-
-    @property
-    def views_per_video(self):
-        return pipelines.views_per_video(self.protocol, self.num_clips, self.flip)
 
     def probabilities(self, clips):
         """uint8 `(B, T, H, W, 3)` -> float32 `(B, K)`: normalise, then the model."""
@@ -90,6 +88,19 @@ class ServingFunctions:
                 message=f"`clips` need height and width of at least {self.min_side} pixels",
             ),
         ]
+        if self.res3_group_size:
+            group = self.res3_group_size
+            res3_frames = specs.feature_map_shape(shape[1], 1, 1, *self.strides)[0]
+            step = group * self.strides[0] * self.strides[1] * 2
+            checks.append(
+                tf.debugging.assert_equal(
+                    res3_frames % group,
+                    0,
+                    message=f"`clips` frames must leave res3 a multiple of {group} frames for "
+                    f"its grouped non-local blocks (e.g. {self.min_frames}, "
+                    f"{self.min_frames + step} or {self.min_frames + 2 * step} frames)",
+                )
+            )
         with tf.control_dependencies(checks):
             return self.probabilities(tf.identity(clips))
 
@@ -99,20 +110,17 @@ class ServingFunctions:
         `frames_for(indices)` returns the uint8 `(T, H, W, 3)` frames at
         `indices`, so only sampled frames are ever decoded.
         """
-        crops = 3 if self.protocol == "three_crop" else 1
-        views = []
-        for clip_index in range(self.num_clips):
-            indices = processors.view_frame_indices(
-                num_video_frames, self.num_frames, self.sample_rate, clip_index, self.num_clips
+        views, scaled = [], {}
+        for view in range(pipelines.views_per_video(self.protocol, self.num_clips, self.flip)):
+            clip, position, mirrored = pipelines.view_layout(view, self.protocol, self.flip)
+            if clip not in scaled:
+                indices = processors.view_frame_indices(
+                    num_video_frames, self.num_frames, self.sample_rate, clip, self.num_clips
+                )
+                scaled[clip] = processors.scale_short_side(frames_for(indices), self.scale)
+            views.append(
+                pipelines.test_view(scaled[clip], self.scale, self.protocol, position, mirrored)
             )
-            frames = processors.scale_short_side(frames_for(indices), self.scale)
-            for position in range(crops):
-                view = frames
-                if self.protocol == "three_crop":
-                    view = processors.view_crop(frames, self.scale, position)
-                views.append(view)
-                if self.flip:
-                    views.append(processors.flip_clip(view, tf.constant(True)))
         clips = processors.normalize(tf.stack(views), self.mean, self.std, self.use_bgr)
         return tf.reduce_mean(self.model(clips, training=False), axis=0)
 

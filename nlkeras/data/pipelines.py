@@ -129,7 +129,28 @@ PROTOCOLS = ("three_crop", "full_frame")
 
 def views_per_video(protocol, num_clips, flip):
     """K clips, x 3 crops for `three_crop`, x 2 with flips."""
-    return num_clips * (3 if protocol == "three_crop" else 1) * (2 if flip else 1)
+    return num_clips * _crops(protocol) * (2 if flip else 1)
+
+
+def view_layout(view_index, protocol, flip):
+    """`(clip index, crop position, mirrored)` of a view: clips, then crops, then flips.
+
+    Works on Python ints (the SavedModel's `video` signature) and tensors.
+    """
+    flips = 2 if flip else 1
+    crops = _crops(protocol)
+    return view_index // (crops * flips), (view_index // flips) % crops, view_index % flips == 1
+
+
+def test_view(frames, scale, protocol, position, mirrored):
+    """A view of a clip scaled to short side `scale`: crop `position` or whole, maybe mirrored."""
+    if protocol == "three_crop":
+        frames = processors.view_crop(frames, scale, position)
+    return processors.flip_clip(frames, mirrored)
+
+
+def _crops(protocol):
+    return 3 if protocol == "three_crop" else 1
 
 
 def eval_dataset(
@@ -162,22 +183,17 @@ def eval_dataset(
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"`protocol` must be one of {PROTOCOLS}. Received: {protocol!r}")
-    crops = 3 if protocol == "three_crop" else 1
-    flips = 2 if flip else 1
     num_views = views_per_video(protocol, num_clips, flip)
 
     def make_view(video_index, video, view_index):
-        clip_index = view_index // (crops * flips)
+        clip_index, position, mirrored = view_layout(view_index, protocol, flip)
         jpegs = video[features.FRAMES]
         indices = processors.view_frame_indices(
             tf.shape(jpegs)[0], num_frames, sample_rate, clip_index, num_clips
         )
         frames = processors.decode_frames(jpegs, indices, num_frames)
         frames = processors.scale_short_side(frames, scale)
-        if protocol == "three_crop":
-            frames = processors.view_crop(frames, scale, (view_index // flips) % crops)
-        if flip:
-            frames = processors.flip_clip(frames, view_index % flips == 1)
+        frames = test_view(frames, scale, protocol, position, mirrored)
         return {
             "clips": processors.normalize(frames, mean, std, use_bgr),
             features.LABEL: video[features.LABEL],

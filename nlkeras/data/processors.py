@@ -118,7 +118,7 @@ def view_crop(frames, size, position):
 
 
 def flip_clip(frames, flip):
-    """Horizontal flip of a whole clip (T, H, W, C) when the scalar `flip` is true.
+    """Horizontal flip of a whole clip (T, H, W, C) when `flip` (bool or scalar tensor) is true.
 
     Training draws `flip` with probability 0.5 per clip; the flipped test
     views set it. The clip is reversed as (T * H, W, C) rows: TensorFlow
@@ -131,6 +131,8 @@ def flip_clip(frames, flip):
         rows = tf.reshape(frames, tf.concat([[-1], shape[2:]], 0))
         return tf.reshape(tf.reverse(rows, axis=[1]), shape)
 
+    if isinstance(flip, bool):
+        return mirror() if flip else frames
     return tf.cond(flip, mirror, lambda: frames)
 
 

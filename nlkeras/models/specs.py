@@ -126,20 +126,22 @@ def feature_map_shape(frames, height, width, conv1_temporal_stride=1, pool1_temp
     return (frames, *spatial)
 
 
-def min_clip_shape(pool_size, conv1_temporal_stride=1, pool1_temporal_size=1):
-    """(frames, side): the smallest clip whose res5 map covers the `pool_size` window.
+def min_clip_shape(pool_size, conv1_temporal_stride=1, pool1_temporal_size=1, res3_group_size=0):
+    """(frames, side): the smallest clip the fully-convolutional head can score.
 
-    Smaller clips cannot go through the fully-convolutional head (its pool5
-    window would not fit).
+    Its res5 map must cover the `pool_size` window (else pool5 has no
+    position), and with grouped non-local blocks in res3 its res3 frames
+    must divide into groups of `res3_group_size`.
     """
 
-    def smallest(axis):
+    def res5(size):
+        return feature_map_shape(size, size, size, conv1_temporal_stride, pool1_temporal_size)
+
+    def smallest(axis, fits=lambda size: True):
         size = 1
-        while _res5(size)[axis] < pool_size[axis]:
+        while res5(size)[axis] < pool_size[axis] or not fits(size):
             size += 1
         return size
 
-    def _res5(size):
-        return feature_map_shape(size, size, size, conv1_temporal_stride, pool1_temporal_size)
-
-    return smallest(0), max(smallest(1), smallest(2))
+    frames = smallest(0, lambda size: not res3_group_size or res5(size)[0] % res3_group_size == 0)
+    return frames, max(smallest(1), smallest(2))

@@ -10,6 +10,7 @@ from export.saved_model import write_saved_model
 from export.serving import ServingFunctions
 from nlkeras.data import pipelines, records
 from nlkeras.evaluation.video_scores import score_views
+from nlkeras.models import build_classifier
 from tests.export.conftest import NUM_CLASSES, NUM_FRAMES, random_clips
 
 CLASS_NAMES = [f"class {i}" for i in range(NUM_CLASSES)]
@@ -90,7 +91,7 @@ def test_video_signatures_equal_the_evaluation(tiny_model, tmp_path, protocol, f
         num_clips=3, scale=40, flip=flip,
     )  # fmt: skip
     scores = score_views(tiny_model.with_head("probabilities"), dataset)
-    assert scores.views[0] == functions.views_per_video
+    assert scores.views[0] == pipelines.views_per_video(protocol, 3, flip)
     expected = scores.sums[0] / scores.views[0]
 
     decoded = np.stack([tf.io.decode_jpeg(j).numpy() for j in jpegs])
@@ -137,3 +138,22 @@ def test_views_smaller_than_the_model_are_refused_at_export(tiny_model):
 def test_class_names_must_fit_the_model(serving_functions, tmp_path):
     with pytest.raises(ValueError, match="5 class names for a model of 6 classes"):
         write_saved_model(serving_functions, CLASS_NAMES[:5], str(tmp_path / "m"))
+
+
+def test_grouped_non_local_blocks_need_whole_groups(tmp_path):
+    """res3 attends within groups of 2 frames: a clip leaving res3 an odd count is refused."""
+    model = build_classifier(
+        num_classes=NUM_CLASSES, num_frames=8, crop_size=32, width=4, stage_blocks=(1, 2, 1, 1),
+        non_local_stages=(3,), non_local_layer_mod=1, non_local_res3_group_size=2,
+    )  # fmt: skip
+    functions = ServingFunctions(model, num_frames=8, sample_rate=1, num_clips=1, scale=32)
+    assert (functions.min_frames, functions.res3_group_size) == (8, 2)
+    write_saved_model(functions, CLASS_NAMES, str(tmp_path / "m"))
+    signature = tf.saved_model.load(str(tmp_path / "m")).signatures["serving_default"]
+    assert signature(clips=tf.constant(random_clips((1, 12, 32, 32, 3))))[
+        "probabilities"
+    ].shape == (1, NUM_CLASSES)
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match=r"multiple of 2 frames .*\(e.g. 8, 12 or 16"
+    ):
+        signature(clips=tf.constant(random_clips((1, 10, 32, 32, 3))))

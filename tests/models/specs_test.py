@@ -25,6 +25,12 @@ def test_min_clip_shape(pool_size, variant, expected):
     assert specs.feature_map_shape(frames, side - 1, side, **strides)[1] < pool_size[1]
 
 
+def test_min_clip_shape_with_grouped_res3():
+    """Groups of 4 frames at res3 (the frozen-BN 32x4 recipes): whole groups only."""
+    assert specs.min_clip_shape((8, 7, 7), res3_group_size=4) == (16, 197)
+    assert specs.min_clip_shape((3, 7, 7), res3_group_size=4) == (8, 197)  # not 6: 3 frames at res3
+
+
 def test_min_clip_shape_is_what_the_head_accepts():
     """A tiny classifier runs at the minimal clip; one frame fewer leaves pool5 no position.
 
