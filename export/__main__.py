@@ -16,7 +16,6 @@ the comparison is printed and written to `DIR/export.json`.
     python -m export --recipe demo --weights runs/demo/final.weights.h5 --out exported/demo
 """
 
-import json
 import logging
 import os
 import time
@@ -26,7 +25,7 @@ import tensorflow as tf
 from absl import flags
 
 from export import onnx, saved_model, serving, tensorrt, tflite
-from nlkeras import cli
+from nlkeras import atomic, cli
 from nlkeras import config as config_lib
 from nlkeras.data import builder, pipelines, sources
 from nlkeras.models import build_classifier
@@ -73,16 +72,19 @@ def class_names(config, path=None):
 
 
 def compare(name, path, expected, run, clips):
-    """Runs an artifact on `clips`; its agreement with Keras and its latency."""
+    """Runs an artifact (`run`, loaded once) on `clips`: agreement with Keras, size, latency."""
     got = np.asarray(run(clips))
     latencies = []
     for _ in range(3):
         start = time.perf_counter()
         run(clips)
         latencies.append(time.perf_counter() - start)
-    size = sum(
-        os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(path) for f in files
-    ) if os.path.isdir(path) else os.path.getsize(path)  # fmt: skip
+    if path is None:
+        size = 0
+    elif os.path.isdir(path):
+        size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(path) for f in fs)
+    else:
+        size = os.path.getsize(path)
     return {
         "format": name,
         "path": path,
@@ -106,60 +108,65 @@ def main(argv):
 
     model = build_classifier(**config_lib.model_kwargs(config), head="probabilities")
     load_weights(model, _WEIGHTS.value, strict=True)
+    functions = serving.ServingFunctions(model, **config_lib.test_protocol_kwargs(config))
     d, t = config.data, config.test
-    functions = serving.ServingFunctions(
-        model, d.mean, d.std, d.use_bgr, d.num_frames, d.sample_rate, t.num_clips, t.scale,
-        t.protocol, t.flip,
-    )  # fmt: skip
 
-    # One random clip at the training size, one at a full test frame (any size works).
+    # Random clips: one at the training size, one at a whole test frame (any size
+    # works), and a short random video for the `video` signature.
     rng = np.random.default_rng(0)
     train_clip = rng.integers(0, 256, (1, d.num_frames, d.crop_size, d.crop_size, 3), np.uint8)
     full_frame = rng.integers(0, 256, (1, d.num_frames, t.scale, t.scale * 4 // 3, 3), np.uint8)
-    expected = {c.shape: np.asarray(functions.probabilities(c)) for c in (train_clip, full_frame)}
-    results = []
+    video = rng.integers(0, 256, (d.num_frames * d.sample_rate, 240, 320, 3), np.uint8)
+    keras_clips = tf.function(functions.probabilities, reduce_retracing=True)
+    expected = {c.shape: np.asarray(keras_clips(c)) for c in (train_clip, full_frame)}
+    expected[video.shape] = np.asarray(functions.video(video))
+    results = [compare("keras", None, expected[train_clip.shape], keras_clips, train_clip)]
 
     if "saved_model" in _FORMATS.value:
         path = os.path.join(out, "saved_model", str(_VERSION.value))
         saved_model.write_saved_model(functions, class_names(config, _CLASS_NAMES.value), path)
-        signature = tf.saved_model.load(path).signatures["serving_default"]
-        for clip in (train_clip, full_frame):
-            run = lambda c: signature(clips=tf.constant(c))["probabilities"].numpy()
-            results.append(compare("saved_model", path, expected[clip.shape], run, clip))
+        signatures = tf.saved_model.load(path).signatures
+        run_clips = lambda c: signatures["serving_default"](clips=tf.constant(c))["probabilities"]
+        run_video = lambda v: signatures["video"](frames=tf.constant(v))["probabilities"]
+        for name, run, inputs in (
+            ("saved_model", run_clips, train_clip),
+            ("saved_model", run_clips, full_frame),
+            ("saved_model_video", run_video, video),
+        ):
+            results.append(compare(name, path, expected[inputs.shape], run, inputs))
 
     if "tflite" in _FORMATS.value:
         for variant in tflite.VARIANTS:
             path = os.path.join(out, f"model_{variant}.tflite")
             data = tflite.convert(functions, train_clip.shape, variant)
-            _write_atomically(path, data)
-            run = lambda c, data=data: tflite.run(data, c)
-            results.append(
-                compare(f"tflite_{variant}", path, expected[train_clip.shape], run, train_clip)
-            )
-            results[-1]["ops"] = tflite.op_names(data)
+            atomic.write_bytes(path, data)
+            row = compare(
+                f"tflite_{variant}", path, expected[train_clip.shape], tflite.runner(data),
+                train_clip,
+            )  # fmt: skip
+            results.append({**row, "ops": tflite.op_names(data)})
 
     onnx_path = os.path.join(out, "model.onnx")
-    if "onnx" in _FORMATS.value:
+    if "onnx" in _FORMATS.value or "tensorrt" in _FORMATS.value:
         onnx.convert(functions, onnx_path)
+        run = onnx.runner(onnx_path)
         for clip in (train_clip, full_frame):
-            run = lambda c: onnx.run(onnx_path, c)
             results.append(compare("onnx", onnx_path, expected[clip.shape], run, clip))
 
     unavailable = None
     if "tensorrt" in _FORMATS.value:
-        if not os.path.exists(onnx_path):
-            onnx.convert(functions, onnx_path)
         profile = tensorrt.shape_profile(functions, d.crop_size)
         try:
-            for precision in ("fp32", "fp16"):
+            for precision in tensorrt.PRECISIONS:
                 path = os.path.join(out, f"model_{precision}.engine")
                 tensorrt.build_engine(onnx_path, path, profile, precision)
-                logging.info("TensorRT %s engine: %s", precision, path)
+                # No TensorRT runtime is among this project's dependencies: the
+                # engine is checked where it runs (trtexec --loadEngine).
+                logging.info("TensorRT %s engine (built, not compared here): %s", precision, path)
         except tensorrt.TensorRTUnavailableError as error:
             unavailable = str(error)
 
-    with open(os.path.join(out, "export.json"), "w") as f:
-        json.dump(results, f, indent=1)
+    atomic.write_json(os.path.join(out, "export.json"), results)
     print(f"{'format':<16} {'input':<22} {'MB':>8} {'max |diff|':>11} {'top-1':>6} {'ms':>8}")
     for r in results:
         shape = "x".join(map(str, r["input_shape"]))
@@ -170,13 +177,6 @@ def main(argv):
     print(f"Wrote {out} (comparison in {out}/export.json)")
     if unavailable:
         raise SystemExit(unavailable)
-
-
-def _write_atomically(path, data):
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

@@ -5,13 +5,13 @@ width stay symbolic, so one file scores 224 crops, 256 crops and whole
 frames, and TensorRT builds its engines from it (`export.tensorrt`).
 """
 
-import os
-
 import numpy as np
 import onnx
 import onnxruntime
 import tensorflow as tf
 import tf2onnx
+
+from nlkeras import atomic
 
 INPUT_NAME = "clips"
 OUTPUT_NAME = "probabilities"
@@ -38,16 +38,19 @@ def convert(functions, path, opset=17):
         dim.dim_param = name
     output.type.tensor_type.shape.dim[0].dim_param = INPUT_DIMS[0]
     onnx.checker.check_model(model)
-    temporary = f"{path}.tmp{os.getpid()}"
-    try:
-        onnx.save(model, temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    atomic.write_bytes(path, model.SerializeToString())
+
+
+def runner(path):
+    """A function uint8 `clips` (any size the model accepts) -> probabilities `(B, K)`.
+
+    One onnxruntime CPU session, built once, so timing the function times
+    inference only.
+    """
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    return lambda clips: session.run([OUTPUT_NAME], {INPUT_NAME: np.asarray(clips)})[0]
 
 
 def run(path, clips):
-    """Probabilities `(B, K)` of uint8 `clips` (any size the model accepts) in onnxruntime's CPU."""
-    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-    return session.run([OUTPUT_NAME], {INPUT_NAME: np.asarray(clips)})[0]
+    """Probabilities of uint8 `clips` in onnxruntime, once."""
+    return runner(path)(clips)

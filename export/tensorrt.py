@@ -12,6 +12,7 @@ fastest at the profile's `opt` shape.
 import os
 
 from export.onnx import INPUT_NAME
+from nlkeras import atomic
 
 PRECISIONS = ("fp32", "fp16")
 
@@ -20,7 +21,7 @@ class TensorRTUnavailableError(RuntimeError):
     """No engine can be built here: the `tensorrt` package or a CUDA GPU is missing."""
 
 
-def shape_profile(functions, crop_size, max_batch=8, max_frames=None, max_side=340):
+def shape_profile(functions, crop_size, max_batch=8, max_frames=None, max_side=456):
     """Min, opt and max shapes of the `clips` input, as `{"min": ..., "opt": ..., "max": ...}`.
 
     - min: one clip of the smallest size the head scores (`functions.min_frames`
@@ -28,8 +29,9 @@ def shape_profile(functions, crop_size, max_batch=8, max_frames=None, max_side=3
     - opt: one training clip, `(1, num_frames, crop_size, crop_size, 3)`;
     - max: `max_batch` clips of `max_frames` frames (default: the test clip
       length, `functions.num_frames`) of `max_side` x `max_side` pixels. The
-      default 340 holds whole 256x340 test frames in either orientation, and
-      8 clips hold a batch of the 3-crop views.
+      default 456 holds whole test frames at short side 256 up to 16:9
+      (Kinetics' 455x256) in either orientation, and 8 clips hold a batch
+      of the 3-crop views.
 
     Larger max shapes cost GPU memory at build and run time, not speed at opt.
     """
@@ -97,14 +99,7 @@ def build_engine(onnx_path, engine_path, profile, precision="fp32"):
     engine = builder.build_serialized_network(network, config)
     if engine is None:
         raise RuntimeError(f"TensorRT failed to build the engine; see its log. Command: {command}")
-    temporary = f"{engine_path}.tmp{os.getpid()}"
-    try:
-        with open(temporary, "wb") as f:
-            f.write(engine)
-        os.replace(temporary, engine_path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    atomic.write_bytes(engine_path, bytes(engine))
 
 
 def _check_precision(precision):

@@ -266,9 +266,13 @@ def train_data_kwargs(config):
 
 def eval_data_kwargs(config):
     """Plain arguments of `nlkeras.data.pipelines.eval_dataset` (after the files)."""
+    return dict(batch_size=config.test.batch_size, **test_protocol_kwargs(config))
+
+
+def test_protocol_kwargs(config):
+    """The test protocol as plain arguments (of `eval_dataset` and `export.serving`)."""
     d, t = config.data, config.test
     return dict(
-        batch_size=t.batch_size,
         protocol=t.protocol,
         num_frames=d.num_frames,
         sample_rate=d.sample_rate,

@@ -27,7 +27,7 @@ import tensorflow as tf
 import tqdm
 from absl import flags
 
-from nlkeras import cli
+from nlkeras import atomic, cli
 from nlkeras import config as config_lib
 from nlkeras.data import builder, pipelines
 from nlkeras.evaluation.video_scores import VideoScores, score_views
@@ -159,10 +159,7 @@ def main(argv):
     scores.save(os.path.join(out, "scores.npz"))
     summary = summarize(scores, files, protocol, views_per_video)
     summary.update(recipe=recipe, weights=_WEIGHTS.value)
-    tmp = os.path.join(out, "summary.json.tmp")
-    with open(tmp, "w") as f:
-        json.dump(summary, f, indent=1)
-    os.replace(tmp, os.path.join(out, "summary.json"))
+    atomic.write_json(os.path.join(out, "summary.json"), summary)
     print(
         f"{protocol}: {summary['videos']} videos ({summary['videos_missing']} missing), "
         f"{summary['views']} views | video top-1 {100 * summary['top1']:.2f}%, "

@@ -20,6 +20,7 @@ import re
 import tensorflow as tf
 import tqdm
 
+from nlkeras import atomic
 from nlkeras.data import records
 from nlkeras.data.video_io import VideoError, read_video
 
@@ -34,14 +35,6 @@ def list_hash(entries):
 
 def shard_path(out_dir, name, index, num_shards):
     return os.path.join(out_dir, f"{name}-{index:05d}-of-{num_shards:05d}.tfrecord")
-
-
-def _write_json(path, data):
-    """Atomically: a reader never sees half a file."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-    os.replace(tmp, path)
 
 
 def stats_path(path):
@@ -94,7 +87,7 @@ def _write_shard(path, entries, signature, options):
             if _progress is not None:
                 _progress.put(1)
     os.replace(tmp, path)
-    _write_json(stats_path(path), stats)
+    atomic.write_json(stats_path(path), stats)
     return stats
 
 
@@ -176,7 +169,7 @@ def build_tfrecords(
     summary = _summarize(name, signature, [results[path] for path, _ in shards], shards)
     # Every listed class with its id: the export stage names its outputs from it.
     summary["class_ids"] = dict(sorted({e.label_text: e.label for e in entries}.items()))
-    _write_json(os.path.join(out_dir, f"{name}.summary.json"), summary)
+    atomic.write_json(os.path.join(out_dir, f"{name}.summary.json"), summary)
     return summary
 
 

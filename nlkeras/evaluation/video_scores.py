@@ -1,10 +1,11 @@
 """Video-level scores from view-level predictions (tools/test_net_video.py)."""
 
 import io
-import os
 
 import numpy as np
 import tensorflow as tf
+
+from nlkeras import atomic
 
 
 class VideoScores:
@@ -76,10 +77,7 @@ class VideoScores:
             view_hits=np.array([self.view_hits[1], self.view_hits[5]], np.int64),
             run_key=np.array(run_key),
         )
-        tmp = f"{path}.tmp{os.getpid()}"
-        with tf.io.gfile.GFile(tmp, "wb") as f:
-            f.write(buffer.getvalue())
-        tf.io.gfile.rename(tmp, path, overwrite=True)
+        atomic.write_bytes(path, buffer.getvalue())
 
     @classmethod
     def load(cls, path):

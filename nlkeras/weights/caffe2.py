@@ -7,11 +7,11 @@ Non-local sub-layers add their role: `nonlocal_conv3_1_theta_w`,
 `nonlocal_conv3_1_bn_s`. `_momentum`, `lr` and `model_iter` are not weights.
 """
 
-import os
 import pickle
 
 import numpy as np
 
+from nlkeras import atomic
 from nlkeras.weights import safe_pickle
 
 # Keras variable name -> blob suffix (BN and Affine share `_s` / `_b`).
@@ -108,10 +108,7 @@ def model_blobs(model):
 
 def save_pickle(blobs, path):
     """Writes `{"blobs": blobs}` atomically, as the original (protocol 2: Python 2 reads it)."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        pickle.dump({"blobs": blobs}, f, protocol=2)
-    os.replace(tmp, path)
+    atomic.write_bytes(path, pickle.dumps({"blobs": blobs}, protocol=2))
 
 
 def load_pickle(path):

@@ -1,5 +1,6 @@
 """`python -m export` end to end on a tiny demo model: every artifact reloaded and compared."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -56,6 +57,10 @@ def test_every_artifact_agrees_with_keras(exported):
     ]
     assert [r["input_shape"] for r in by_format["onnx"]] == [[1, 8, 64, 64, 3], [1, 8, 64, 85, 3]]
     assert all(r["max_abs_diff"] <= 1e-5 for r in by_format["saved_model"] + by_format["onnx"])
+    # The `video` signature (the test protocol in the graph) against the Python functions.
+    (video,) = by_format["saved_model_video"]
+    assert video["input_shape"] == [16, 240, 320, 3] and video["max_abs_diff"] <= 1e-5
+    assert by_format["keras"][0]["max_abs_diff"] == 0
     assert by_format["tflite_float32"][0]["max_abs_diff"] <= 1e-4
     for variant in ("float16", "int8"):
         assert by_format[f"tflite_{variant}"][0]["max_abs_diff"] <= 5e-2
@@ -72,6 +77,9 @@ def test_every_artifact_agrees_with_keras(exported):
     assert "max |diff|" in result.stdout
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("tensorrt") is not None, reason="TensorRT is installed here"
+)
 def test_tensorrt_without_tensorrt_fails_clearly_after_the_other_formats(exported):
     out, result = exported
     assert result.returncode != 0

@@ -17,11 +17,7 @@ pytestmark = pytest.mark.slow
 def functions():
     config = cli.load_recipe("i3d_nl_8f")
     model = trained_looking(build_classifier(**config_lib.model_kwargs(config)))
-    d, t = config.data, config.test
-    return serving.ServingFunctions(
-        model, d.mean, d.std, d.use_bgr, d.num_frames, d.sample_rate, t.num_clips, t.scale,
-        t.protocol, t.flip,
-    )  # fmt: skip
+    return serving.ServingFunctions(model, **config_lib.test_protocol_kwargs(config))
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ def test_shape_profile(serving_functions):
     assert tensorrt.shape_profile(serving_functions, CROP) == {
         "min": (1, serving_functions.min_frames, 5, 5, 3),
         "opt": (1, NUM_FRAMES, CROP, CROP, 3),
-        "max": (8, NUM_FRAMES, 340, 340, 3),
+        "max": (8, NUM_FRAMES, 456, 456, 3),
     }
     assert tensorrt.shape_profile(serving_functions, CROP, 2, 16, 64)["max"] == (2, 16, 64, 64, 3)
 
@@ -26,7 +26,7 @@ def test_trtexec_command(serving_functions):
     profile = tensorrt.shape_profile(serving_functions, CROP)
     assert tensorrt.trtexec_command("m.onnx", "m.engine", profile, "fp16") == (
         "trtexec --onnx=m.onnx --saveEngine=m.engine --minShapes=clips:1x4x5x5x3 "
-        "--optShapes=clips:1x4x32x32x3 --maxShapes=clips:8x4x340x340x3 --fp16"
+        "--optShapes=clips:1x4x32x32x3 --maxShapes=clips:8x4x456x456x3 --fp16"
     )
     assert not tensorrt.trtexec_command("m.onnx", "m.engine", profile).endswith("--fp16")
     with pytest.raises(ValueError, match="precision"):
