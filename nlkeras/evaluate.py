@@ -93,22 +93,39 @@ def summarize(scores, files, protocol, views_per_video):
 
 
 def run_key(weights, files, config):
-    """What a worker's part scored: the weights file (and its version), the shards, the config."""
-    stat = os.stat(weights) if os.path.exists(weights) else None
-    text = json.dumps([weights, stat and (stat.st_size, stat.st_mtime_ns), files, config.to_json()])
-    return hashlib.sha256(text.encode()).hexdigest()
+    """What a worker's part scored: the weights' content, the shards' input lists, the config.
+
+    Each worker computes it alone; equal keys mean the same weights (wherever
+    each copy lives), the same videos and the same protocol.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(tf.io.gfile.glob(f"{weights}*")):  # a checkpoint prefix has several files
+        if not tf.io.gfile.isdir(path):
+            with tf.io.gfile.GFile(path, "rb") as f:
+                while chunk := f.read(1 << 24):
+                    digest.update(chunk)
+    summaries = builder.summaries_of(files)
+    inputs = [s["input_hash"] for s in summaries.values()] or [os.path.basename(f) for f in files]
+    digest.update(json.dumps([inputs, config.to_json()]).encode())
+    return digest.hexdigest()
 
 
-def wait_for(path, key, poll_seconds=5.0):
-    """The scores another worker writes to `path` for this run (`--wait_minutes`)."""
-    deadline = time.monotonic() + 60 * _WAIT_MINUTES.value
+def wait_for(path, key, minutes, poll_seconds=5.0):
+    """The scores another worker writes to `path` for the run `key`, within `minutes`."""
+    deadline, warned = time.monotonic() + 60 * minutes, False
     while True:
         if tf.io.gfile.exists(path):
             scores = VideoScores.load(path)
             if scores.run_key == key:
                 return scores
+            if not warned:
+                logging.warning(
+                    "%s was scored with other weights, data or settings; waiting for this run's.",
+                    path,
+                )
+                warned = True
         if time.monotonic() > deadline:
-            raise SystemExit(f"Gave up waiting for {path} after {_WAIT_MINUTES.value} minutes.")
+            raise SystemExit(f"Gave up waiting for {path} after {minutes} minutes.")
         time.sleep(poll_seconds)
 
 
@@ -122,14 +139,14 @@ def main(argv):
     out = _OUT.value or os.path.join(
         config.workdir or os.path.join("runs", recipe), f"eval_{protocol}"
     )
-    os.makedirs(out, exist_ok=True)
+    tf.io.gfile.makedirs(out)
     logging.getLogger().setLevel(logging.INFO)
 
     # Several workers (TF_CONFIG): each scores its share of the shards on its own
     # devices and writes it; the first merges the shares once all are there.
     position, workers = worker_position()
     name = config.distribution.strategy
-    if workers > 1 and name != "tpu":
+    if workers > 1 and name in ("auto", "multi_worker"):
         name = "mirrored"
     strategy = make_strategy(name, config.distribution.tpu)
     if len(files) < workers:
@@ -154,7 +171,7 @@ def main(argv):
         if position:
             print(f"Worker {position}: wrote {parts[position]}; worker 0 writes the summary.")
             return
-        scores = VideoScores.merge([wait_for(p, key) for p in parts])
+        scores = VideoScores.merge([wait_for(p, key, _WAIT_MINUTES.value) for p in parts])
 
     scores.save(os.path.join(out, "scores.npz"))
     summary = summarize(scores, files, protocol, views_per_video)

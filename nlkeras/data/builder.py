@@ -212,7 +212,7 @@ def summaries_of(files):
             paths.add(os.path.join(os.path.dirname(file), f"{match['split']}.summary.json"))
     summaries = {}
     for path in sorted(paths):
-        if os.path.exists(path):
-            with open(path) as f:
+        if tf.io.gfile.exists(path):
+            with tf.io.gfile.GFile(path) as f:
                 summaries[path] = json.load(f)
     return summaries

@@ -54,7 +54,9 @@ class VideoScores:
         return hits / num_videos
 
     def clip_accuracy(self, k):
-        """Top-k accuracy of the views, each on its own."""
+        """Top-k accuracy of the views, each on its own (k = 1 or 5)."""
+        if k not in self.view_hits:
+            raise ValueError(f"Clip accuracy is kept for k in {sorted(self.view_hits)}, not {k}.")
         if not self.num_views:
             raise ValueError("No views to score.")
         return self.view_hits[k] / self.num_views
@@ -65,6 +67,8 @@ class VideoScores:
         Plain arrays (no pickles): `np.load(path)` reads them back, and
         `VideoScores.load` restores the scores (the view-level hits too).
         """
+        if not self.sums:
+            raise ValueError(f"No videos scored: nothing to write to {path}.")
         videos = sorted(self.sums)
         buffer = io.BytesIO()
         np.savez(

@@ -19,16 +19,12 @@ def make_strategy(name, tpu=""):
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
-    if name == "multi_worker" or (name == "auto" and workers_in_tf_config() > 1):
+    if name == "multi_worker" or (name == "auto" and worker_position()[1] > 1):
         return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "one_device":
         gpus = tf.config.list_logical_devices("GPU")
         return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
     return tf.distribute.MirroredStrategy()
-
-
-def workers_in_tf_config():
-    return worker_position()[1]
 
 
 def worker_position():
@@ -39,8 +35,10 @@ def worker_position():
     count = chiefs + len(cluster.get("worker", []))
     if count <= 1:
         return 0, 1
-    offset = 0 if task.get("type") == "chief" else chiefs
-    return offset + int(task.get("index", 0)), count
+    kind, index = task.get("type"), int(task.get("index", 0))
+    if kind not in ("chief", "worker") or not 0 <= index < len(cluster.get(kind, [])):
+        raise ValueError(f"TF_CONFIG's task {task} is not one of its cluster's chief or workers.")
+    return (0 if kind == "chief" else chiefs) + index, count
 
 
 class TrainMetrics:

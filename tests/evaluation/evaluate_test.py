@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from nlkeras.data import builder, pipelines, sources
-from nlkeras.evaluation.video_scores import score_views
+from nlkeras.evaluate import wait_for
+from nlkeras.evaluation.video_scores import VideoScores, score_views
 from nlkeras.models import build_classifier
 from tests.data.conftest import smooth_frames, write_mp4
 
@@ -128,7 +129,8 @@ def test_two_replicas_score_like_one_device(split, weights):
 
 def test_mismatched_weights_are_refused(split, tmp_path):
     """Weights of another model stop the evaluation with an error, not a silent score."""
-    other = build_classifier(**{**TINY, "width": 8})
+    # An extra res3 block: Keras alone would load the shared layers and ignore the rest.
+    other = build_classifier(**{**TINY, "non_local_layer_mod": 2, "stage_blocks": (1, 2, 1, 1)})
     path = str(tmp_path / "other.weights.h5")
     other.save_weights(path)
     args = [
@@ -137,6 +139,7 @@ def test_mismatched_weights_are_refused(split, tmp_path):
     ]  # fmt: skip
     result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode != 0
+    assert "weight arrays, the model has" in result.stderr
     assert not (tmp_path / "out" / "summary.json").exists()
 
 
@@ -169,3 +172,14 @@ def test_two_workers_share_the_shards_and_worker_0_merges(split, weights, tmp_pa
     assert sorted(merged["video_id"]) == sorted(by_id)
     for video_id, summed in zip(merged["video_id"], merged["scores"], strict=True):
         np.testing.assert_allclose(summed, by_id[video_id], atol=1e-5)
+
+
+def test_worker_0_merges_only_parts_of_this_run(tmp_path):
+    """A part left by another run (other key) is never merged; this run's is."""
+    part = VideoScores()
+    part.add([0], [1], [[0.2, 0.8]], [b"v"])
+    part.save(str(tmp_path / "part.npz"), run_key="earlier run")
+    with pytest.raises(SystemExit, match="Gave up waiting"):
+        wait_for(str(tmp_path / "part.npz"), "this run", minutes=0.001, poll_seconds=0.01)
+    part.save(str(tmp_path / "part.npz"), run_key="this run")
+    assert wait_for(str(tmp_path / "part.npz"), "this run", minutes=0.001).ids == {0: "v"}

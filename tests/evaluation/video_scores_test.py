@@ -69,3 +69,10 @@ def test_parts_load_and_merge_into_one(tmp_path):
     assert merged.clip_accuracy(1) == pytest.approx(
         2 / 4
     )  # views: a0 wrong, a1 right, b wrong, c right
+
+
+def test_nothing_to_save_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="No videos scored"):
+        VideoScores().save(str(tmp_path / "scores.npz"))
+    with pytest.raises(ValueError, match="k in \\[1, 5\\]"):
+        VideoScores().clip_accuracy(3)
