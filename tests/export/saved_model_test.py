@@ -136,7 +136,7 @@ def test_views_smaller_than_the_model_are_refused_at_export(tiny_model):
 
 
 def test_class_names_must_fit_the_model(serving_functions, tmp_path):
-    with pytest.raises(ValueError, match="5 class names for a model of 6 classes"):
+    with pytest.raises(ValueError, match="5 class names for a model of 10 classes"):
         write_saved_model(serving_functions, CLASS_NAMES[:5], str(tmp_path / "m"))
 
 
