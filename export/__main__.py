@@ -167,11 +167,11 @@ def main(argv):
             unavailable = str(error)
 
     atomic.write_json(os.path.join(out, "export.json"), results)
-    print(f"{'format':<16} {'input':<22} {'MB':>8} {'max |diff|':>11} {'top-1':>6} {'ms':>8}")
+    print(f"{'format':<18} {'input':<22} {'MB':>8} {'max |diff|':>11} {'top-1':>6} {'ms':>8}")
     for r in results:
         shape = "x".join(map(str, r["input_shape"]))
         print(
-            f"{r['format']:<16} {shape:<22} {r['megabytes']:8.2f} {r['max_abs_diff']:11.2e} "
+            f"{r['format']:<18} {shape:<22} {r['megabytes']:8.2f} {r['max_abs_diff']:11.2e} "
             f"{'same' if r['top1_agrees'] else 'DIFF':>6} {r['latency_ms']:8.1f}"
         )
     print(f"Wrote {out} (comparison in {out}/export.json)")
