@@ -34,7 +34,6 @@ class SeparablePooling3D(keras.layers.Layer):
         self.pool_size = tuple(pool_size)
         self.strides = tuple(strides or pool_size)
         self.reduction = reduction
-        self.padding = "valid"
 
     def call(self, inputs):
         pool = keras.ops.max_pool if self.reduction == "max" else keras.ops.average_pool

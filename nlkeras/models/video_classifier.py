@@ -33,6 +33,8 @@ class VideoClassifier(keras.Model):
         head: str. `"logits"` or `"probabilities"`. Defaults to `"logits"`.
         fc_init_std: float. Std of `pred`'s normal initialisation.
             Defaults to `0.01`.
+        pred: `keras.layers.Dense` or None. An existing classifier to share
+            (`with_head()` passes its own); None creates one.
         **kwargs: Passed to `keras.Model` (`name`, ...).
 
     Call arguments:
