@@ -17,11 +17,8 @@ the data builder had to skip counts as wrong, as in the original. Writes
     python -m nlkeras.evaluate --recipe demo --weights runs/demo/final.weights.h5
 """
 
-import hashlib
-import json
 import logging
 import os
-import time
 
 import tensorflow as tf
 import tqdm
@@ -30,6 +27,7 @@ from absl import flags
 from nlkeras import atomic, cli
 from nlkeras import config as config_lib
 from nlkeras.data import builder, pipelines
+from nlkeras.evaluation.parts import run_key, wait_for
 from nlkeras.evaluation.video_scores import VideoScores, score_views
 from nlkeras.models import build_classifier
 from nlkeras.training.loop import make_strategy, worker_position
@@ -90,43 +88,6 @@ def summarize(scores, files, protocol, views_per_video):
         "clip_top1": scores.clip_accuracy(1),
         "clip_top5": scores.clip_accuracy(5),
     }
-
-
-def run_key(weights, files, config):
-    """What a worker's part scored: the weights' content, the shards' input lists, the config.
-
-    Each worker computes it alone; equal keys mean the same weights (wherever
-    each copy lives), the same videos and the same protocol.
-    """
-    digest = hashlib.sha256()
-    for path in sorted(tf.io.gfile.glob(f"{weights}*")):  # a checkpoint prefix has several files
-        if not tf.io.gfile.isdir(path):
-            with tf.io.gfile.GFile(path, "rb") as f:
-                while chunk := f.read(1 << 24):
-                    digest.update(chunk)
-    summaries = builder.summaries_of(files)
-    inputs = [s["input_hash"] for s in summaries.values()] or [os.path.basename(f) for f in files]
-    digest.update(json.dumps([inputs, config.to_json()]).encode())
-    return digest.hexdigest()
-
-
-def wait_for(path, key, minutes, poll_seconds=5.0):
-    """The scores another worker writes to `path` for the run `key`, within `minutes`."""
-    deadline, warned = time.monotonic() + 60 * minutes, False
-    while True:
-        if tf.io.gfile.exists(path):
-            scores = VideoScores.load(path)
-            if scores.run_key == key:
-                return scores
-            if not warned:
-                logging.warning(
-                    "%s was scored with other weights, data or settings; waiting for this run's.",
-                    path,
-                )
-                warned = True
-        if time.monotonic() > deadline:
-            raise SystemExit(f"Gave up waiting for {path} after {minutes} minutes.")
-        time.sleep(poll_seconds)
 
 
 def main(argv):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nlkeras.data import builder, pipelines, sources
-from nlkeras.evaluate import wait_for
+from nlkeras.evaluation.parts import wait_for
 from nlkeras.evaluation.video_scores import VideoScores, score_views
 from nlkeras.models import build_classifier
 from tests.data.conftest import smooth_frames, write_mp4

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from export.__main__ import class_names
+from export.class_names import class_names
 from nlkeras import cli
 
 
