@@ -77,9 +77,23 @@ def evaluate(split, weights, out, *extra):
         return json.load(f), np.load(out / "scores.npz"), result.stdout
 
 
+@pytest.fixture(scope="module")
+def evaluated(split, weights, tmp_path_factory):
+    """`python -m nlkeras.evaluate` once per protocol, on one process."""
+    cache = {}
+
+    def run(protocol):
+        if protocol not in cache:
+            out = tmp_path_factory.mktemp(protocol)
+            cache[protocol] = evaluate(split, weights, out, f"--protocol={protocol}")
+        return cache[protocol]
+
+    return run
+
+
 @pytest.mark.parametrize("protocol, views", [("three_crop", 6), ("full_frame", 2)])
-def test_evaluate_writes_scores_and_summary(split, weights, tmp_path, protocol, views):
-    summary, scores, stdout = evaluate(split, weights, tmp_path, f"--protocol={protocol}")
+def test_evaluate_writes_scores_and_summary(split, weights, evaluated, protocol, views):
+    summary, scores, stdout = evaluated(protocol)
     reference = reference_scores(split, weights, protocol)
 
     # The builder skipped the corrupt file: 7 videos listed, 6 scored, the 7th counts wrong.
@@ -143,9 +157,9 @@ def test_mismatched_weights_are_refused(split, tmp_path):
     assert not (tmp_path / "out" / "summary.json").exists()
 
 
-def test_two_workers_share_the_shards_and_worker_0_merges(split, weights, tmp_path):
+def test_two_workers_share_the_shards_and_worker_0_merges(split, weights, evaluated, tmp_path):
     """TF_CONFIG with 2 workers: each scores one shard; worker 0's summary equals one process's."""
-    alone, alone_scores, _ = evaluate(split, weights, tmp_path / "alone")
+    alone, alone_scores, _ = evaluated("three_crop")
     cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
     processes = []
     for index in (1, 0):  # worker 1 first: worker 0 must wait for it either way
