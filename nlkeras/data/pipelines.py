@@ -93,7 +93,9 @@ def train_dataset(
             source[0], source[1], min_side, max_side, crop_size, seeds[1]
         )
         frames = processors.decode_resized_crop(jpegs, indices, num_frames, box, crop_size)
-        frames = processors.flip_clip(frames, tf.random.stateless_uniform([], seeds[2]) < flip_prob)
+        if flip_prob > 0:
+            flip = tf.random.stateless_uniform([], seeds[2]) < flip_prob
+            frames = processors.flip_clip(frames, flip)
         return frames, video[features.LABEL]
 
     def normalize_batch(clips, labels):
