@@ -58,9 +58,13 @@ def compare(name, path, expected, run, clips):
     if path is None:
         size = 0
     elif os.path.isdir(path):
-        size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(path) for f in fs)
+        size = sum(
+            tf.io.gfile.stat(os.path.join(root, f)).length
+            for root, _, files in tf.io.gfile.walk(path)
+            for f in files
+        )
     else:
-        size = os.path.getsize(path)
+        size = tf.io.gfile.stat(path).length
     return {
         "format": name,
         "path": path,
@@ -80,7 +84,7 @@ def main(argv):
         raise SystemExit(f"Unknown --formats {sorted(unknown)}; choose from {FORMATS}.")
     logging.getLogger().setLevel(logging.INFO)
     out = _OUT.value
-    os.makedirs(out, exist_ok=True)
+    tf.io.gfile.makedirs(out)
 
     model = build_classifier(**config_lib.model_kwargs(config), head="probabilities")
     load_weights(model, _WEIGHTS.value, strict=True)
@@ -116,10 +120,9 @@ def main(argv):
             path = os.path.join(out, f"model_{variant}.tflite")
             data = tflite.convert(functions, train_clip.shape, variant)
             atomic.write_bytes(path, data)
-            row = compare(
-                f"tflite_{variant}", path, expected[train_clip.shape], tflite.runner(data),
-                train_clip,
-            )  # fmt: skip
+            with tf.io.gfile.GFile(path, "rb") as f:
+                run = tflite.runner(f.read())
+            row = compare(f"tflite_{variant}", path, expected[train_clip.shape], run, train_clip)
             results.append({**row, "ops": tflite.op_names(data)})
 
     onnx_path = os.path.join(out, "model.onnx")

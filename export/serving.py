@@ -53,7 +53,10 @@ class ServingFunctions:
         self.scale, self.protocol, self.flip = scale, protocol, flip
         backbone = model.backbone
         self.strides = (backbone.conv1_temporal_stride, backbone.pool1_temporal_size)
-        self.res3_group_size = backbone.nonlocal_group_sizes[1]
+        # Only res3's non-local blocks attend in groups (a model without them has no rule).
+        self.res3_group_size = (
+            backbone.nonlocal_group_sizes[1] if backbone.nonlocal_blocks[1] else 0
+        )
         self.min_frames, self.min_side = specs.min_clip_shape(
             model.pool_size, *self.strides, self.res3_group_size
         )
@@ -139,7 +142,18 @@ class ServingFunctions:
         """`(N,)` JPEG strings -> averaged view probabilities `(K,)`; decodes sampled frames."""
         jpegs = _check(jpegs, tf.string, (None,), "jpeg_bytes")
         count = tf.size(jpegs)
-        check = tf.debugging.assert_positive(count, message="`jpeg_bytes` holds no frame")
+        with tf.control_dependencies(
+            [tf.debugging.assert_positive(count, message="`jpeg_bytes` holds no frame")]
+        ):
+            # Only JPEG headers are read here: frames of one video share a size.
+            sizes = tf.map_fn(
+                lambda jpeg: tf.image.extract_jpeg_shape(jpeg)[:2],
+                jpegs,
+                fn_output_signature=tf.int32,
+            )
+        check = tf.debugging.assert_equal(
+            sizes, sizes[:1], message="`jpeg_bytes` frames must all have the same size"
+        )
         with tf.control_dependencies([check]):
             count = tf.identity(count)
         return self.video_probabilities(

@@ -119,9 +119,12 @@ def main(argv):
     share = files[position::workers]
     dataset = pipelines.eval_dataset(share, **config_lib.eval_data_kwargs(config))
     views_per_video = pipelines.views_per_video(protocol, config.test.num_clips, config.test.flip)
-    listed = sum(s["videos_written"] for s in builder.summaries_of(files).values())
-    expected_views = listed * views_per_video // workers
-    with tqdm.tqdm(total=expected_views or None, unit="view", desc=protocol) as bar:
+    # The bar's total, when the builder's summaries list exactly this worker's shards.
+    summaries = builder.summaries_of(share).values()
+    listed = {shard for s in summaries for shard in s["shards"]}
+    written = sum(s["videos_written"] for s in summaries)
+    total = written * views_per_video if listed == {os.path.basename(f) for f in share} else None
+    with tqdm.tqdm(total=total, unit="view", desc=protocol) as bar:
         scores = score_views(model, dataset, strategy, progress=bar.update)
     if workers > 1:
         # A part left by an earlier run with other weights, data or settings is

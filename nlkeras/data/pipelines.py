@@ -141,7 +141,8 @@ def view_layout(view_index, protocol, flip):
     """
     flips = 2 if flip else 1
     crops = _crops(protocol)
-    return view_index // (crops * flips), (view_index // flips) % crops, view_index % flips == 1
+    mirrored = view_index % 2 == 1 if flip else False
+    return view_index // (crops * flips), (view_index // flips) % crops, mirrored
 
 
 def test_view(frames, scale, protocol, position, mirrored):

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from nlkeras.data import builder
 from nlkeras.evaluation.video_scores import VideoScores
+from nlkeras.weights.files import weight_files
 
 
 def run_key(weights, files, config):
@@ -23,14 +24,13 @@ def run_key(weights, files, config):
     each copy lives), the same videos and the same protocol.
     """
     digest = hashlib.sha256()
-    for path in sorted(tf.io.gfile.glob(f"{weights}*")):  # a checkpoint prefix has several files
-        if not tf.io.gfile.isdir(path):
-            with tf.io.gfile.GFile(path, "rb") as f:
-                while chunk := f.read(1 << 24):
-                    digest.update(chunk)
-    summaries = builder.summaries_of(files)
-    inputs = [s["input_hash"] for s in summaries.values()] or [os.path.basename(f) for f in files]
-    digest.update(json.dumps([inputs, config.to_json()]).encode())
+    for path in weight_files(weights):
+        with tf.io.gfile.GFile(path, "rb") as f:
+            while chunk := f.read(1 << 24):
+                digest.update(chunk)
+    inputs = [s["input_hash"] for s in builder.summaries_of(files).values()]
+    shards = sorted(os.path.basename(f) for f in files)
+    digest.update(json.dumps([inputs, shards, config.to_json()]).encode())
     return digest.hexdigest()
 
 

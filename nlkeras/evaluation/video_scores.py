@@ -67,8 +67,6 @@ class VideoScores:
         Plain arrays (no pickles): `np.load(path)` reads them back, and
         `VideoScores.load` restores the scores (the view-level hits too).
         """
-        if not self.sums:
-            raise ValueError(f"No videos scored: nothing to write to {path}.")
         videos = sorted(self.sums)
         buffer = io.BytesIO()
         np.savez(
@@ -77,7 +75,8 @@ class VideoScores:
             video_id=np.array([self.ids.get(v, str(v)) for v in videos], dtype=str),
             label=np.array([self.labels[v] for v in videos], np.int64),
             views=np.array([self.views[v] for v in videos], np.int64),
-            scores=np.stack([self.sums[v] for v in videos]).astype(np.float32),
+            # A worker may have had nothing to score: its part is empty, not missing.
+            scores=np.array([self.sums[v] for v in videos] or np.zeros((0, 0)), np.float32),
             view_hits=np.array([self.view_hits[1], self.view_hits[5]], np.int64),
             run_key=np.array(run_key),
         )
@@ -129,10 +128,9 @@ def score_views(model, dataset, strategy=None, progress=None):
     options = tf.distribute.InputOptions(experimental_fetch_to_device=False)
     batches = strategy.experimental_distribute_dataset(dataset, options)
 
-    def replica_predict(batch):
+    def replica_predict(clips):
         # A short last batch leaves some replicas no view; TF's Conv3D
         # mishandles an empty batch, so those skip the model.
-        clips = batch["clips"]
         return tf.cond(
             tf.shape(clips)[0] > 0,
             lambda: model(clips, training=False),
@@ -140,13 +138,13 @@ def score_views(model, dataset, strategy=None, progress=None):
         )
 
     @tf.function(reduce_retracing=True)
-    def predict(batch):
-        return strategy.run(replica_predict, args=(batch,))
+    def predict(clips):
+        return strategy.run(replica_predict, args=(clips,))
 
     scores = VideoScores()
     for batch in batches:
         local = strategy.experimental_local_results
-        probabilities = local(predict(batch))
+        probabilities = local(predict(batch["clips"]))
         fields = {key: local(batch[key]) for key in ("video_index", "label", "video_id")}
         for replica, p in enumerate(probabilities):
             scores.add(

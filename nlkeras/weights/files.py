@@ -7,8 +7,6 @@
   or its folder (the newest checkpoint in it).
 """
 
-import os
-
 import h5py
 import tensorflow as tf
 
@@ -36,14 +34,28 @@ def load_weights(model, path, strict=True):
             )
         model.load_weights(path)
         return None
-    prefix = tf.train.latest_checkpoint(path) if os.path.isdir(path) else path
+    prefix = checkpoint_prefix(path)
+    status = tf.train.Checkpoint(model=model).restore(prefix).expect_partial()
+    status.assert_existing_objects_matched()
+    return None
+
+
+def checkpoint_prefix(path):
+    """The checkpoint `path` names: a `ckpt-N` prefix, or the newest in a folder."""
+    prefix = tf.train.latest_checkpoint(path) if tf.io.gfile.isdir(path) else path
     if prefix is None or not tf.io.gfile.exists(f"{prefix}.index"):
         raise FileNotFoundError(
             f"{path}: not a .pkl, a .weights.h5 or a training checkpoint (prefix or folder)."
         )
-    status = tf.train.Checkpoint(model=model).restore(prefix).expect_partial()
-    status.assert_existing_objects_matched()
-    return None
+    return prefix
+
+
+def weight_files(path):
+    """The files holding the weights `path` names (a checkpoint has an index and data)."""
+    if path.endswith((".pkl", ".h5")):
+        return [path]
+    prefix = checkpoint_prefix(path)
+    return [f"{prefix}.index", *sorted(tf.io.gfile.glob(f"{prefix}.data-*"))]
 
 
 def _count_arrays(path):

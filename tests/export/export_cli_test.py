@@ -60,7 +60,6 @@ def test_every_artifact_agrees_with_keras(exported):
     # The `video` signature (the test protocol in the graph) against the Python functions.
     (video,) = by_format["saved_model_video"]
     assert video["input_shape"] == [16, 240, 320, 3] and video["max_abs_diff"] <= 1e-5
-    assert by_format["keras"][0]["max_abs_diff"] == 0
     assert by_format["tflite_float32"][0]["max_abs_diff"] <= 1e-4
     for variant in ("float16", "int8"):
         assert by_format[f"tflite_{variant}"][0]["max_abs_diff"] <= 5e-2

@@ -125,6 +125,12 @@ def test_bad_input_gets_a_clear_error(loaded, signature, value, message):
         fn(tensor)
 
 
+def test_frames_of_different_sizes_are_refused(loaded):
+    jpegs = [tf.io.encode_jpeg(random_clips(shape)).numpy() for shape in [(32, 40, 3), (36, 40, 3)]]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="frames must all have the same size"):
+        loaded.signatures["encoded_frames"](jpeg_bytes=tf.constant(jpegs))
+
+
 def test_wrong_dtype_is_refused(loaded):
     with pytest.raises(tf.errors.InvalidArgumentError, match="expected to be a uint8 tensor"):
         loaded.signatures["serving_default"](tf.zeros((1, 4, 32, 32, 3)))
@@ -157,3 +163,15 @@ def test_grouped_non_local_blocks_need_whole_groups(tmp_path):
         tf.errors.InvalidArgumentError, match=r"multiple of 2 frames .*\(e.g. 8, 12 or 16"
     ):
         signature(clips=tf.constant(random_clips((1, 10, 32, 32, 3))))
+
+
+def test_a_group_size_without_non_local_blocks_sets_no_rule():
+    """The frozen-BN baselines carry res3_group_size but no non-local block."""
+    model = build_classifier(
+        num_classes=NUM_CLASSES, num_frames=8, crop_size=32, width=4, stage_blocks=(1, 2, 1, 1),
+        non_local_res3_group_size=2,
+    )  # fmt: skip
+    functions = ServingFunctions(model, num_frames=8, sample_rate=1, num_clips=1, scale=32)
+    assert functions.res3_group_size == 0
+    probabilities = functions.checked_probabilities(random_clips((1, 10, 32, 32, 3)))
+    assert probabilities.shape == (1, NUM_CLASSES)
