@@ -57,7 +57,7 @@ def compare(name, path, expected, run, clips):
         latencies.append(time.perf_counter() - start)
     if path is None:
         size = 0
-    elif os.path.isdir(path):
+    elif tf.io.gfile.isdir(path):
         size = sum(
             tf.io.gfile.stat(os.path.join(root, f)).length
             for root, _, files in tf.io.gfile.walk(path)

@@ -56,9 +56,7 @@ def summarize(scores, files, protocol, views_per_video):
     """
     summaries = builder.summaries_of(files)
     listed = sum(s["videos_written"] + s["videos_skipped"] for s in summaries.values())
-    complete = summaries and {os.path.basename(f) for f in files} >= {
-        shard for s in summaries.values() for shard in s["shards"]
-    }
+    complete = builder.covers(summaries, files)
     num_videos = listed if complete else len(scores.sums)
     if not complete:
         logging.warning(
@@ -120,10 +118,9 @@ def main(argv):
     dataset = pipelines.eval_dataset(share, **config_lib.eval_data_kwargs(config))
     views_per_video = pipelines.views_per_video(protocol, config.test.num_clips, config.test.flip)
     # The bar's total, when the builder's summaries list exactly this worker's shards.
-    summaries = builder.summaries_of(share).values()
-    listed = {shard for s in summaries for shard in s["shards"]}
-    written = sum(s["videos_written"] for s in summaries)
-    total = written * views_per_video if listed == {os.path.basename(f) for f in share} else None
+    summaries = builder.summaries_of(share)
+    written = sum(s["videos_written"] for s in summaries.values())
+    total = written * views_per_video if builder.covers(summaries, share) else None
     with tqdm.tqdm(total=total, unit="view", desc=protocol) as bar:
         scores = score_views(model, dataset, strategy, progress=bar.update)
     if workers > 1:

@@ -216,3 +216,9 @@ def summaries_of(files):
             with tf.io.gfile.GFile(path) as f:
                 summaries[path] = json.load(f)
     return summaries
+
+
+def covers(summaries, files):
+    """Whether `summaries` list exactly the shards `files` (so their counts are these files')."""
+    listed = {shard for s in summaries.values() for shard in s["shards"]}
+    return bool(summaries) and listed == {os.path.basename(f) for f in files}
