@@ -9,13 +9,15 @@ plain RGB frames:
 - `video`: one decoded video uint8 `(N, H, W, 3)` -> the recipe's whole test
   protocol (K clips x 3 crops or full frames, optional flips), the views'
   probabilities averaged: the video-level score of `nlkeras.evaluate`
-  divided by the number of views;
+  divided by the number of views. The views run through the model in a
+  loop over chunks of at most `views_per_batch`: a request's memory is one
+  chunk's activations plus the video's frames;
 - `encoded_frames`: the video as a list of JPEG strings -> the same.
 """
 
 import tensorflow as tf
 
-from nlkeras.data import pipelines, processors
+from nlkeras.data import processors, views
 from nlkeras.models import specs
 
 
@@ -24,33 +26,15 @@ class ServingFunctions:
 
     Args:
         model: `VideoClassifier` (either head; the probabilities head is used).
-        mean, std: float. Scalar normalisation of the RGB values.
-        use_bgr: bool. Reverse the channels after normalising.
-        num_frames, sample_rate: int. Clip length and stride of a test view.
-        num_clips: int. Clips per video (K).
-        scale: int. Short side of the test frames.
-        protocol: `"three_crop"` or `"full_frame"`.
-        flip: bool. Add the mirrored view of each.
+        **protocol: the arguments of `nlkeras.data.views.TestViews`: the
+            test protocol, normalisation and `views_per_batch`, the most
+            views a `video` request runs through the model at once.
     """
 
-    def __init__(
-        self,
-        model,
-        mean=114.75,
-        std=57.375,
-        use_bgr=False,
-        num_frames=8,
-        sample_rate=8,
-        num_clips=10,
-        scale=256,
-        protocol="three_crop",
-        flip=False,
-    ):
+    def __init__(self, model, **protocol):
         self.model = model if model.head == "probabilities" else model.with_head("probabilities")
         self.num_classes = model.num_classes
-        self.mean, self.std, self.use_bgr = mean, std, use_bgr
-        self.num_frames, self.sample_rate, self.num_clips = num_frames, sample_rate, num_clips
-        self.scale, self.protocol, self.flip = scale, protocol, flip
+        self.test_views = views.TestViews(**protocol)
         backbone = model.backbone
         self.strides = (backbone.conv1_temporal_stride, backbone.pool1_temporal_size)
         # Only res3's non-local blocks attend in groups (a model without them has no rule).
@@ -60,15 +44,17 @@ class ServingFunctions:
         self.min_frames, self.min_side = specs.min_clip_shape(
             model.pool_size, *self.strides, self.res3_group_size
         )
-        if num_frames < self.min_frames or scale < self.min_side:
+        t = self.test_views
+        if t.num_frames < self.min_frames or t.scale < self.min_side:
             raise ValueError(
-                f"Test views of {num_frames} frames at side {scale} are smaller than the "
+                f"Test views of {t.num_frames} frames at side {t.scale} are smaller than the "
                 f"model's minimum clip of {self.min_frames} frames x {self.min_side} pixels."
             )
 
     def probabilities(self, clips):
         """uint8 `(B, T, H, W, 3)` -> float32 `(B, K)`: normalise, then the model."""
-        normalized = processors.normalize(clips, self.mean, self.std, self.use_bgr)
+        t = self.test_views
+        normalized = processors.normalize(clips, t.mean, t.std, t.use_bgr)
         return self.model(normalized, training=False)
 
     def checked_probabilities(self, clips):
@@ -110,22 +96,12 @@ class ServingFunctions:
     def video_probabilities(self, frames_for, num_video_frames):
         """The test protocol on one video: averaged view probabilities `(K,)`.
 
-        `frames_for(indices)` returns the uint8 `(T, H, W, 3)` frames at
-        `indices`, so only sampled frames are ever decoded.
+        `frames_for(indices)` returns the uint8 `(len(indices), H, W, 3)`
+        frames at `indices`, so only sampled frames are ever decoded; the
+        views run in chunks of at most `views_per_batch`.
         """
-        views, scaled = [], {}
-        for view in range(pipelines.views_per_video(self.protocol, self.num_clips, self.flip)):
-            clip, position, mirrored = pipelines.view_layout(view, self.protocol, self.flip)
-            if clip not in scaled:
-                indices = processors.view_frame_indices(
-                    num_video_frames, self.num_frames, self.sample_rate, clip, self.num_clips
-                )
-                scaled[clip] = processors.scale_short_side(frames_for(indices), self.scale)
-            views.append(
-                pipelines.test_view(scaled[clip], self.scale, self.protocol, position, mirrored)
-            )
-        clips = processors.normalize(tf.stack(views), self.mean, self.std, self.use_bgr)
-        return tf.reduce_mean(self.model(clips, training=False), axis=0)
+        total, count = self.test_views.video_scores(self.model, frames_for, num_video_frames)
+        return total / count
 
     def video(self, frames):
         """uint8 `(N, H, W, 3)` decoded video -> averaged view probabilities `(K,)`."""
@@ -157,7 +133,7 @@ class ServingFunctions:
         with tf.control_dependencies([check]):
             count = tf.identity(count)
         return self.video_probabilities(
-            lambda i: processors.decode_frames(jpegs, i, self.num_frames), count
+            lambda indices: processors.decode_frames(jpegs, indices), count
         )
 
 

@@ -28,17 +28,17 @@ def shape_profile(functions, crop_size, max_batch=8, max_frames=None, max_side=4
       frames of `functions.min_side` pixels);
     - opt: one training clip, `(1, num_frames, crop_size, crop_size, 3)`;
     - max: `max_batch` clips of `max_frames` frames (default: the test clip
-      length, `functions.num_frames`) of `max_side` x `max_side` pixels. The
+      length, `functions.test_views.num_frames`) of `max_side` x `max_side` pixels. The
       default 456 holds whole test frames at short side 256 up to 16:9
       (Kinetics' 455x256) in either orientation, and 8 clips hold a batch
       of the 3-crop views.
 
     Larger max shapes cost GPU memory at build and run time, not speed at opt.
     """
-    max_frames = functions.num_frames if max_frames is None else max_frames
+    max_frames = functions.test_views.num_frames if max_frames is None else max_frames
     profile = {
         "min": (1, functions.min_frames, functions.min_side, functions.min_side, 3),
-        "opt": (1, functions.num_frames, crop_size, crop_size, 3),
+        "opt": (1, functions.test_views.num_frames, crop_size, crop_size, 3),
         "max": (max_batch, max_frames, max_side, max_side, 3),
     }
     if not all(low <= mid <= high for low, mid, high in zip(*profile.values(), strict=True)):

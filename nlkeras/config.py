@@ -13,13 +13,13 @@ arguments with `model_kwargs()` and friends: library code never sees it.
 
 import ml_collections
 
+from nlkeras.data import views
 from nlkeras.models import specs
 
 NON_LOCAL_MODES = ("embedded_gaussian", "dot_product", "gaussian", "concatenation")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("auto", "mirrored", "multi_worker", "tpu", "one_device")
 LR_POLICIES = ("steps_with_relative_lrs", "steps_with_lrs", "steps_with_decay")
-TEST_PROTOCOLS = ("three_crop", "full_frame")
 
 
 def default_config():
@@ -100,7 +100,9 @@ def default_config():
     )
     c.test = ml_collections.ConfigDict(
         dict(
-            batch_size=64,  # TEST.BATCH_SIZE
+            # Views in one model call per device (TEST.BATCH_SIZE / NUM_GPUS = 8 in
+            # the original); 30 views of 8x256x256 I3D-NL R50 peak at ? GiB.
+            views_per_batch=30,
             scale=256,  # TEST.SCALE
             num_clips=10,  # NUM_TEST_CLIPS / 3
             flip=False,  # TEST_FULLY_CONV_FLIP
@@ -157,7 +159,7 @@ def validate(config):
     _check_choice(config.mixed_precision, PRECISIONS, "mixed_precision")
     _check_choice(config.distribution.strategy, STRATEGIES, "distribution.strategy")
     _check_choice(config.solver.lr_policy, LR_POLICIES, "solver.lr_policy")
-    _check_choice(config.test.protocol, TEST_PROTOCOLS, "test.protocol")
+    _check_choice(config.test.protocol, views.PROTOCOLS, "test.protocol")
     blocks = config.model.stage_blocks
     if blocks and (len(blocks) != 4 or min(blocks) < 1):
         raise ValueError(
@@ -185,6 +187,13 @@ def validate(config):
     if frames < 1:
         raise ValueError(
             f"config.data.num_frames={config.data.num_frames} leaves no frame at res5."
+        )
+    per_clip = views.TestViews(protocol=config.test.protocol, flip=config.test.flip).views_per_clip
+    if config.test.views_per_batch < per_clip:
+        raise ValueError(
+            f"config.test.views_per_batch={config.test.views_per_batch} must hold at least the "
+            f"{per_clip} views of one clip (test.protocol={config.test.protocol!r}, "
+            f"test.flip={config.test.flip})."
         )
     if len(config.solver.lrs) < len(config.solver.step_sizes):
         raise ValueError(
@@ -266,11 +275,12 @@ def train_data_kwargs(config):
 
 def eval_data_kwargs(config):
     """Plain arguments of `nlkeras.data.pipelines.eval_dataset` (after the files)."""
-    return dict(batch_size=config.test.batch_size, **test_protocol_kwargs(config))
+    protocol = test_protocol_kwargs(config)
+    return dict(batch_size=protocol.pop("views_per_batch"), **protocol)
 
 
 def test_protocol_kwargs(config):
-    """The test protocol as plain arguments (of `eval_dataset` and `export.serving`)."""
+    """The test protocol as plain arguments of `nlkeras.data.views.TestViews`."""
     d, t = config.data, config.test
     return dict(
         protocol=t.protocol,
@@ -282,4 +292,5 @@ def test_protocol_kwargs(config):
         mean=d.mean,
         std=d.std,
         use_bgr=d.use_bgr,
+        views_per_batch=t.views_per_batch,
     )

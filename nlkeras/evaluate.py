@@ -26,7 +26,7 @@ from absl import flags
 
 from nlkeras import atomic, cli
 from nlkeras import config as config_lib
-from nlkeras.data import builder, pipelines
+from nlkeras.data import builder, pipelines, views
 from nlkeras.evaluation.parts import run_key, wait_for
 from nlkeras.evaluation.video_scores import VideoScores, score_views
 from nlkeras.models import build_classifier
@@ -39,7 +39,7 @@ _WEIGHTS = flags.DEFINE_string(
 )
 _DATA = flags.DEFINE_string("data", None, "TFRecord pattern(s); default: the recipe's test files.")
 _PROTOCOL = flags.DEFINE_enum(
-    "protocol", None, list(pipelines.PROTOCOLS), "Default: the recipe's test.protocol."
+    "protocol", None, list(views.PROTOCOLS), "Default: the recipe's test.protocol."
 )
 _OUT = flags.DEFINE_string("out", None, "Output folder (default: runs/RECIPE/eval_PROTOCOL).")
 _WAIT_MINUTES = flags.DEFINE_float(
@@ -115,8 +115,11 @@ def main(argv):
     load_weights(model, _WEIGHTS.value, strict=True)
 
     share = files[position::workers]
-    dataset = pipelines.eval_dataset(share, **config_lib.eval_data_kwargs(config))
-    views_per_video = pipelines.views_per_video(protocol, config.test.num_clips, config.test.flip)
+    # Every replica gets `test.views_per_batch` views of each batch.
+    kwargs = config_lib.eval_data_kwargs(config)
+    kwargs["batch_size"] *= strategy.num_replicas_in_sync
+    dataset = pipelines.eval_dataset(share, **kwargs)
+    views_per_video = views.TestViews(**config_lib.test_protocol_kwargs(config)).views_per_video
     # The bar's total, when the builder's summaries list exactly this worker's shards.
     summaries = builder.summaries_of(share)
     written = sum(s["videos_written"] for s in summaries.values())

@@ -24,7 +24,7 @@ from absl import flags
 
 from nlkeras import cli
 from nlkeras import config as config_lib
-from nlkeras.data import pipelines
+from nlkeras.data import features, pipelines
 from nlkeras.data.synthetic import make_synthetic_dataset
 from nlkeras.evaluation.video_scores import score_views
 from nlkeras.models import build_classifier
@@ -52,16 +52,14 @@ def ensure_training_data(config):
 
 def validate_clips(model, files, config):
     """Clip-level accuracy: one centre clip per validation video (not the paper's number)."""
-    kwargs = {**config_lib.eval_data_kwargs(config), "num_clips": 1, "flip": False}
-    kwargs["protocol"] = "three_crop"
+    kwargs = {**config_lib.eval_data_kwargs(config), "protocol": "center_crop"}
+    kwargs.update(num_clips=1, flip=False)
     top1 = keras.metrics.SparseTopKCategoricalAccuracy(1)
     top5 = keras.metrics.SparseTopKCategoricalAccuracy(5)
     for batch in pipelines.eval_dataset(files, **kwargs):
-        centre = batch["view_index"] == 1
-        logits = model(tf.boolean_mask(batch["clips"], centre), training=False)
-        labels = tf.boolean_mask(batch["label"], centre)
-        top1.update_state(labels, logits)
-        top5.update_state(labels, logits)
+        logits = model(batch[features.CLIPS], training=False)
+        top1.update_state(batch[features.LABEL], logits)
+        top5.update_state(batch[features.LABEL], logits)
     return {"val_clip_top1": float(top1.result()), "val_clip_top5": float(top5.result())}
 
 
@@ -168,12 +166,13 @@ def main(argv):
             f.write(json.dumps({"iter": step, **values}) + "\n")
 
     def precise_bn(iteration):
-        # Fresh batches drawn from the iteration: a resumed run computes the same statistics.
+        # Fresh batches drawn from the iteration: a resumed run computes the same
+        # statistics. Each replica reads and normalises its own per-replica batches.
         if config.train.precise_bn:
-            batches = pipelines.train_dataset(
-                train_files, **{**data_kwargs, "seed": config.seed + 1 + iteration}
+            batches = pipelines.distributed_train_dataset(
+                strategy, train_files, **{**data_kwargs, "seed": config.seed + 1 + iteration}
             )
-            recompute_batch_norm(model, batches.take(config.train.precise_bn_iters))
+            recompute_batch_norm(model, iter(batches), config.train.precise_bn_iters, strategy)
 
     iterator = iter(train_data)
     progress = keras.utils.Progbar(s.max_iter, stateful_metrics=["loss", "lr"])

@@ -42,7 +42,7 @@ def get_config(arg=None):
         precise_bn_iters=20,
         init_from="scratch",
     )
-    config.test.update(batch_size=16, scale=64)
+    config.test.update(views_per_batch=16, scale=64)
     config.solver.update(base_lr=0.1, step_sizes=(1600, 400), max_iter=2000)
     config.checkpoint.period = 500
     config.paper.update(script="", model_file="", top1=0.0, top5=0.0)

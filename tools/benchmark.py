@@ -64,7 +64,7 @@ def sampled_decode_dataset(patterns, batch_size, num_frames, sample_rate, seed=0
 
 def _count(batch):
     if isinstance(batch, dict):
-        batch = batch["clips"]
+        batch = batch[features.CLIPS]
     elif isinstance(batch, tuple):
         batch = batch[0]
     return int(batch.shape[0])

@@ -26,3 +26,4 @@ VIDEO_ID = "video_id"
 FPS = "fps"
 VIDEO_INDEX = "video_index"
 VIEW_INDEX = "view_index"
+CLIPS = "clips"  # a batch of normalised views, float32 (B, T, H, W, 3)

@@ -9,7 +9,7 @@ regrouped into videos.
 
 import tensorflow as tf
 
-from nlkeras.data import features, processors, records
+from nlkeras.data import features, processors, records, views
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -126,91 +126,48 @@ def distributed_train_dataset(strategy, patterns, batch_size, **kwargs):
     )
 
 
-PROTOCOLS = ("three_crop", "full_frame")
+def eval_dataset(patterns, batch_size, protocol="three_crop", **options):
+    """Every view of every video, in order, each exactly once, `batch_size` views a batch.
 
-
-def views_per_video(protocol, num_clips, flip):
-    """K clips, x 3 crops for `three_crop`, x 2 with flips."""
-    return num_clips * _crops(protocol) * (2 if flip else 1)
-
-
-def view_layout(view_index, protocol, flip):
-    """`(clip index, crop position, mirrored)` of a view: clips, then crops, then flips.
-
-    Works on Python ints (the SavedModel's `video` signature) and tensors.
-    """
-    flips = 2 if flip else 1
-    crops = _crops(protocol)
-    mirrored = view_index % 2 == 1 if flip else False
-    return view_index // (crops * flips), (view_index // flips) % crops, mirrored
-
-
-def test_view(frames, scale, protocol, position, mirrored):
-    """A view of a clip scaled to short side `scale`: crop `position` or whole, maybe mirrored."""
-    if protocol == "three_crop":
-        frames = processors.view_crop(frames, scale, position)
-    return processors.flip_clip(frames, mirrored)
-
-
-def _crops(protocol):
-    return 3 if protocol == "three_crop" else 1
-
-
-def eval_dataset(
-    patterns,
-    batch_size,
-    protocol="three_crop",
-    num_frames=8,
-    sample_rate=8,
-    num_clips=10,
-    scale=256,
-    flip=False,
-    mean=114.75,
-    std=57.375,
-    use_bgr=False,
-):
-    """Every view of every video, in order, each exactly once.
-
-    `three_crop` (the original's test): K clips x 3 crops of `scale` x
-    `scale` along the longer side of the frame at short side `scale`.
-    `full_frame` (the paper's fully-convolutional test, never provided by the
-    original): K clips of the whole frame at short side `scale`. `flip` adds
-    the mirrored view of each. Full frames differ in size between videos, so
-    a `full_frame` batch holds the views of one video (`batch_size` is
-    ignored).
+    `protocol` and `options`: the arguments of `views.TestViews` (frames,
+    clips, scale, flip, normalisation). Each clip is decoded and scaled
+    once for all its views. Full frames differ in size between videos, so a
+    `full_frame` batch holds views of one video only.
 
     Yields dicts: `clips` float32 (B, L, H, W, 3), `label` int32 (B,),
     `video_index` int64 (B,) (order of the records), `view_index` int32
-    (B,), `video_id` string (B,). The last batch may be smaller: no view is
-    dropped or repeated.
+    (B,), `video_id` string (B,). A video's last batch may be smaller: no
+    view is dropped or repeated.
     """
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"`protocol` must be one of {PROTOCOLS}. Received: {protocol!r}")
-    num_views = views_per_video(protocol, num_clips, flip)
+    test_views = views.TestViews(protocol, **{**options, "views_per_batch": batch_size})
+    per_clip = test_views.views_per_clip
 
-    def make_view(video_index, video, view_index):
-        clip_index, position, mirrored = view_layout(view_index, protocol, flip)
+    def clip_views(video_index, video, clip_index):
         jpegs = video[features.FRAMES]
-        indices = processors.view_frame_indices(
-            tf.shape(jpegs)[0], num_frames, sample_rate, clip_index, num_clips
+        clips = test_views.views(
+            lambda indices: processors.decode_frames(jpegs, indices),
+            tf.shape(jpegs)[0],
+            clip_index[None],
         )
-        frames = processors.decode_frames(jpegs, indices, num_frames)
-        frames = processors.scale_short_side(frames, scale)
-        frames = test_view(frames, scale, protocol, position, mirrored)
         return {
-            "clips": processors.normalize(frames, mean, std, use_bgr),
-            features.LABEL: video[features.LABEL],
-            features.VIDEO_INDEX: video_index,
-            features.VIEW_INDEX: tf.cast(view_index, tf.int32),
-            features.VIDEO_ID: video[features.VIDEO_ID],
+            features.CLIPS: clips,
+            features.LABEL: tf.fill([per_clip], video[features.LABEL]),
+            features.VIDEO_INDEX: tf.fill([per_clip], video_index),
+            features.VIEW_INDEX: clip_index * per_clip + tf.range(per_clip),
+            features.VIDEO_ID: tf.fill([per_clip], video[features.VIDEO_ID]),
         }
 
-    def views(video_index, video):
-        indices = tf.data.Dataset.range(num_views)
-        return indices.map(lambda view: (video_index, video, tf.cast(view, tf.int32)))
+    def video_views(video_index, video):
+        clip_indices = tf.data.Dataset.range(test_views.num_clips)
+        dataset = clip_indices.map(
+            lambda j: clip_views(video_index, video, tf.cast(j, tf.int32)),
+            num_parallel_calls=AUTOTUNE,
+            deterministic=True,
+        ).unbatch()
+        return dataset.batch(batch_size) if test_views.protocol == "full_frame" else dataset
 
     dataset = tf.data.TFRecordDataset(list_files(patterns)).map(records.parse_sequence_example)
-    dataset = dataset.enumerate().flat_map(views)
-    dataset = dataset.map(make_view, num_parallel_calls=AUTOTUNE, deterministic=True)
-    batch = num_views if protocol == "full_frame" else batch_size
-    return with_input_options(dataset.batch(batch).prefetch(AUTOTUNE))
+    dataset = dataset.enumerate().flat_map(video_views)
+    if test_views.protocol != "full_frame":
+        dataset = dataset.batch(batch_size)
+    return with_input_options(dataset.prefetch(AUTOTUNE))

@@ -29,18 +29,29 @@ def view_frame_indices(num_video_frames, num_frames, stride, clip_index, num_cli
     """Indices of test clip `j` of `K`: start floor(j * N / K), wrapping around.
 
     The original's starts are not centred in their segment; late clips wrap
-    to the beginning of the video. Returns int32 (L,).
+    to the beginning of the video. Returns int32 (L,); `clip_index` of shape
+    (C, 1) gives (C, L).
     """
     n = tf.cast(num_video_frames, tf.int64)
     start = tf.cast(tf.cast(clip_index, tf.int64) * n // num_clips, tf.int32)
     return (start + tf.range(num_frames) * stride) % num_video_frames
 
 
-def decode_frames(jpegs, indices, num_frames):
-    """Decodes only the sampled frames: (N,) JPEG strings -> uint8 (L, H, W, 3)."""
+def decode_frames(jpegs, indices, num_frames=None):
+    """Decodes only the sampled frames: (N,) JPEG strings -> uint8 (L, H, W, 3).
+
+    `num_frames`: L, when the length of `indices` is not known statically.
+    """
     sampled = tf.gather(jpegs, indices)
+    count = num_frames or sampled.shape[0]
+    if count is None:
+        return tf.map_fn(
+            lambda jpeg: tf.io.decode_jpeg(jpeg, channels=3),
+            sampled,
+            fn_output_signature=tf.TensorSpec((None, None, 3), tf.uint8),
+        )
     # L is static: an unrolled decode is faster than tf.map_fn.
-    return tf.stack([tf.io.decode_jpeg(sampled[i], channels=3) for i in range(num_frames)])
+    return tf.stack([tf.io.decode_jpeg(sampled[i], channels=3) for i in range(count)])
 
 
 def scale_short_side(frames, side):
@@ -121,14 +132,14 @@ def flip_clip(frames, flip):
     """Horizontal flip of a whole clip (T, H, W, C) when `flip` (bool or scalar tensor) is true.
 
     Training draws `flip` with probability 0.5 per clip; the flipped test
-    views set it. The clip is reversed as (T * H, W, C) rows: TensorFlow
-    reverses the middle axis of a 3-D tensor about 4x faster than an axis of
-    a 4-D one.
+    views set it. Any leading axes work: the width is the second-last. The
+    clip is reversed as (T * H, W, C) rows: TensorFlow reverses the middle
+    axis of a 3-D tensor about 4x faster than an axis of a 4-D one.
     """
 
     def mirror():
         shape = tf.shape(frames)
-        rows = tf.reshape(frames, tf.concat([[-1], shape[2:]], 0))
+        rows = tf.reshape(frames, tf.concat([[-1], shape[-2:]], 0))
         return tf.reshape(tf.reverse(rows, axis=[1]), shape)
 
     if isinstance(flip, bool):

@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from nlkeras import atomic
+from nlkeras.data import features
 
 
 class VideoScores:
@@ -144,15 +145,11 @@ def score_views(model, dataset, strategy=None, progress=None):
     scores = VideoScores()
     for batch in batches:
         local = strategy.experimental_local_results
-        probabilities = local(predict(batch["clips"]))
-        fields = {key: local(batch[key]) for key in ("video_index", "label", "video_id")}
-        for replica, p in enumerate(probabilities):
-            scores.add(
-                fields["video_index"][replica].numpy(),
-                fields["label"][replica].numpy(),
-                p.numpy(),
-                fields["video_id"][replica].numpy(),
-            )
+        probabilities = local(predict(batch[features.CLIPS]))
+        fields = (features.VIDEO_INDEX, features.LABEL, features.VIDEO_ID)
+        videos, labels, ids = (local(batch[key]) for key in fields)
+        for p, video, label, video_id in zip(probabilities, videos, labels, ids, strict=True):
+            scores.add(video.numpy(), label.numpy(), p.numpy(), video_id.numpy())
             if progress:
                 progress(len(p))
     return scores

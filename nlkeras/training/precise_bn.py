@@ -1,7 +1,10 @@
 """Precise BN: BN statistics recomputed over many training batches (bn_helper.py)."""
 
+import contextlib
+
 import keras
 import numpy as np
+import tensorflow as tf
 
 
 def batch_norm_layers(model):
@@ -13,42 +16,85 @@ def batch_norm_layers(model):
     return layers
 
 
-def recompute_batch_norm(model, batches):
-    """Sets every BN's moving mean and variance to its statistics pooled over `batches`.
+@contextlib.contextmanager
+def _recorded_moments(layers):
+    """While open, each BN layer's batch mean and variance of a call land in `recorded`."""
+    recorded = {}
 
-    As the original: for each batch the layer's batch mean and (biased)
-    variance are taken; the pooled mean is the mean of the batch means and the
-    pooled variance `mean(var + mean**2) - mean(mean)**2`, which includes the
-    spread of the means between batches. `batches` yields clips (or
-    `(clips, labels)`). Returns the number of batches used; a model without
-    BN is left as it is (the frozen-BN recipes).
+    def recorder(layer, moments):
+        def record(inputs, mask):
+            mean, variance = moments(inputs, mask)
+            recorded[id(layer)] = (mean, variance)
+            return mean, variance
+
+        return record
+
+    for layer in layers:
+        if not hasattr(layer, "_moments"):
+            raise RuntimeError(
+                f"This Keras {keras.__version__} BatchNormalization has no `_moments`: "
+                "precise BN cannot read its batch statistics."
+            )
+        layer._moments = recorder(layer, layer._moments)
+    try:
+        yield recorded
+    finally:
+        for layer in layers:
+            del layer._moments  # the class's own method again
+
+
+def recompute_batch_norm(model, batches, num_batches, strategy=None):
+    """Sets every BN's moving mean and variance to its statistics pooled over batches.
+
+    As the original: every device takes each layer's batch mean and (biased)
+    variance of its own batch; the pooled mean is the mean of those means and
+    the pooled variance `mean(var + mean**2) - mean(mean)**2` over all
+    devices and batches, which includes the spread of the means. Each replica
+    runs a training-mode forward pass of its own batch under `strategy`, so a
+    device holds what a training step's forward pass holds.
+
+    Args:
+        model: the Keras model.
+        batches: iterator of `(clips, labels)` or clips; per-replica values
+            under a strategy (`iter(distributed_train_dataset(...))`).
+        num_batches: int. Global batches to pool.
+        strategy: `tf.distribute.Strategy` or None (the default strategy).
+
+    Returns the number of batches used; a model without BN is left as it is
+    (the frozen-BN recipes).
     """
     layers = batch_norm_layers(model)
     if not layers:
         return 0
-    saved = [layer.momentum for layer in layers]
+    if num_batches < 1:
+        raise ValueError(f"Precise BN needs at least one batch. Received: {num_batches}")
+    strategy = strategy or tf.distribute.get_strategy()
     sums = [np.zeros(layer.moving_mean.shape, np.float64) for layer in layers]
     squares = [np.zeros_like(s) for s in sums]
-    count = 0
-    try:
-        for layer in layers:
-            layer.momentum = 0.0  # the moving statistics become this batch's
-        for batch in batches:
-            clips = batch[0] if isinstance(batch, tuple | list) else batch
+    with _recorded_moments(layers) as recorded:
+
+        def replica_moments(clips):
             model(clips, training=True)
-            for layer, total, square in zip(layers, sums, squares, strict=True):
-                mean = keras.ops.convert_to_numpy(layer.moving_mean).astype(np.float64)
-                variance = keras.ops.convert_to_numpy(layer.moving_variance).astype(np.float64)
-                total += mean
-                square += variance + mean**2
-            count += 1
-    finally:
-        for layer, momentum in zip(layers, saved, strict=True):
-            layer.momentum = momentum
-    if count == 0:
-        raise ValueError("Precise BN needs at least one batch.")
+            moments = [recorded[id(layer)] for layer in layers]
+            return [m for m, _ in moments], [v + tf.square(m) for m, v in moments]
+
+        @tf.function
+        def pooled_moments(clips):
+            per_replica = strategy.run(replica_moments, args=(clips,))
+            return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+        for _ in range(num_batches):
+            batch = next(batches)
+            clips = batch[0] if isinstance(batch, tuple | list) else batch
+            means, mean_squares = pooled_moments(clips)
+            for total, square, mean, mean_square in zip(
+                sums, squares, means, mean_squares, strict=True
+            ):
+                total += mean.numpy()
+                square += mean_square.numpy()
+    count = num_batches * strategy.num_replicas_in_sync
     for layer, total, square in zip(layers, sums, squares, strict=True):
         mean = total / count
         layer.moving_mean.assign(mean.astype("float32"))
         layer.moving_variance.assign((square / count - mean**2).astype("float32"))
-    return count
+    return num_batches

@@ -272,10 +272,21 @@ def test_full_frame_batches_are_whole_videos(eval_videos):
 def test_full_frame_flip(eval_videos):
     """Full-frame views with flips: 2 clips x 2, the mirror reversed along width."""
     pattern, _ = eval_videos
-    batch = next(iter(pipelines.eval_dataset(pattern, 1, "full_frame", flip=True, **EVAL_ARGS)))
+    batch = next(iter(pipelines.eval_dataset(pattern, 4, "full_frame", flip=True, **EVAL_ARGS)))
     clips = batch["clips"].numpy()
     assert clips.shape == (4, 4, 32, 48, 3)
     np.testing.assert_array_equal(clips[1::2], clips[0::2, :, :, ::-1])
+
+
+def test_full_frame_views_come_in_chunks_of_one_video(eval_videos):
+    """A batch of 3 holds at most 3 views, never views of two videos (their sizes differ)."""
+    pattern, _ = eval_videos
+    batches = list(pipelines.eval_dataset(pattern, 3, "full_frame", flip=True, **EVAL_ARGS))
+    assert [len(b["label"]) for b in batches] == [3, 1] * 5
+    for batch in batches:
+        assert len(set(batch["video_index"].numpy().tolist())) == 1
+    views = np.concatenate([b["view_index"].numpy() for b in batches])
+    assert views.tolist() == [0, 1, 2, 3] * 5
 
 
 def test_distributed_train_dataset_gives_per_replica_batches(train_shards):

@@ -23,7 +23,7 @@ OVERRIDES = [
     "--config.model.num_classes=3", "--config.model.width=4",
     "--config.model.stage_blocks=(1, 1, 1, 1)", "--config.non_local.stages=(3,)",
     "--config.non_local.layer_mod=1", "--config.data.sample_rate=1",
-    "--config.test.num_clips=2", "--config.test.batch_size=4", "--config.test.scale=64",
+    "--config.test.num_clips=2", "--config.test.views_per_batch=4", "--config.test.scale=64",
 ]  # fmt: skip
 
 

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from export.saved_model import write_saved_model
 from export.serving import ServingFunctions
-from nlkeras.data import pipelines, records
+from nlkeras.data import pipelines, records, views
 from nlkeras.evaluation.video_scores import score_views
 from nlkeras.models import build_classifier
 from tests.export.conftest import NUM_CLASSES, NUM_FRAMES, random_clips
@@ -91,7 +91,7 @@ def test_video_signatures_equal_the_evaluation(tiny_model, tmp_path, protocol, f
         num_clips=3, scale=40, flip=flip,
     )  # fmt: skip
     scores = score_views(tiny_model.with_head("probabilities"), dataset)
-    assert scores.views[0] == pipelines.views_per_video(protocol, 3, flip)
+    assert scores.views[0] == views.TestViews(protocol, num_clips=3, flip=flip).views_per_video
     expected = scores.sums[0] / scores.views[0]
 
     decoded = np.stack([tf.io.decode_jpeg(j).numpy() for j in jpegs])

@@ -46,7 +46,7 @@ def test_benchmark_prints_rates_as_table_and_json(synthetic, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "tools.benchmark", "data", "--recipe", "demo",
          f"--data={out / 'train-*'}", "--batches=1", "--warmup=1", "--rounds=1",
-         "--config.train.batch_size=2", "--config.test.batch_size=2", f"--json={report}"],
+         "--config.train.batch_size=2", "--config.test.views_per_batch=3", f"--json={report}"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -48,7 +48,7 @@ def train_args(data, workdir, *overrides):
         f"--config.data.val_files={data / 'test-*'}",
         f"--config.data.test_files={data / 'test-*'}",
         "--config.data.synthetic_dir=", f"--config.model.num_classes={NUM_CLASSES}",
-        "--config.model.width=4", "--config.train.batch_size=8", "--config.test.batch_size=8",
+        "--config.model.width=4", "--config.train.batch_size=8", "--config.test.views_per_batch=8",
         "--config.test.num_clips=2", "--config.train.precise_bn_iters=2", *overrides,
     ]  # fmt: skip
 
