@@ -100,8 +100,9 @@ def default_config():
     )
     c.test = ml_collections.ConfigDict(
         dict(
-            # Views in one model call per device (TEST.BATCH_SIZE / NUM_GPUS = 8 in
-            # the original); 30 views of 8x256x256 I3D-NL R50 peak at ? GiB.
+            # Views in one model call per device (the original: TEST.BATCH_SIZE /
+            # NUM_GPUS = 8). A 8x256x256 I3D-NL R50 view holds about 0.12 GiB of
+            # activations at test time: 30 views (one whole 3-crop video) ~3.6 GiB.
             views_per_batch=30,
             scale=256,  # TEST.SCALE
             num_clips=10,  # NUM_TEST_CLIPS / 3

@@ -19,6 +19,8 @@ def get_config(arg=None):
     config.data.num_frames = 128
     config.data.sample_rate = 1
     config.train.init_from = "run_i3d_baseline_400k_32f/affine_model_400k.pkl"
+    # A 128x256x256 view holds about 0.4 GiB of activations: 2 clips' 3 crops a call.
+    config.test.views_per_batch = 6
     config.paper.update(
         script="run_i3d_baseline_affine_400k_128f.sh",
         model_file="i3d_baseline_128x1_I3D_pretrain_400k",

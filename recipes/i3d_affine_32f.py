@@ -29,7 +29,6 @@ def get_config(arg=None):
         precise_bn=False,
         init_from="run_i3d_baseline_400k/affine_model_400k.pkl",
     )
-    config.test.views_per_batch = 16
     config.solver.base_lr = 0.0025
     config.paper.update(
         script="run_i3d_baseline_affine_400k.sh",
