@@ -5,7 +5,7 @@ and memory a process has used is not given back to the system: run one after
 another in one process, the formats' peaks add up. Every stage here is
 therefore a function of plain values that `in_child` runs in a fresh spawned
 process; it rebuilds the model from its arguments and returns result rows
-(each with the stage's peak resident memory). The parent never builds the
+and the stage's peak resident memory. The parent never builds the
 model.
 """
 
@@ -18,10 +18,20 @@ import numpy as np
 
 
 def in_child(stage, *args):
-    """`stage(*args)` in a fresh spawned process: its memory is the system's again after."""
+    """`(stage(*args), its peak resident MiB)`, run in a fresh spawned process.
+
+    The child's memory is the system's again once it ends.
+    """
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(1, context, max_tasks_per_child=1) as pool:
-        return pool.submit(stage, *args).result()
+        return pool.submit(_measured, stage, *args).result()
+
+
+def _measured(stage, *args):
+    from nlkeras import memory
+
+    result = stage(*args)
+    return result, memory.peak_resident_bytes() / 2**20
 
 
 def serving_functions(model_kwargs, protocol, weights):
@@ -66,13 +76,6 @@ def compare(name, path, expected, run, inputs):
     }
 
 
-def _with_peak(rows):
-    from nlkeras import memory
-
-    peak = memory.peak_resident_bytes() / 2**20
-    return [{**row, "stage_peak_mib": peak} for row in rows]
-
-
 def keras_reference(model_kwargs, protocol, weights, inputs):
     """The Keras outputs every artifact is compared with: `(expected by input name, rows)`.
 
@@ -86,16 +89,21 @@ def keras_reference(model_kwargs, protocol, weights, inputs):
     # In a graph, each activation is freed once used (eagerly, a model call keeps them).
     expected["video"] = np.asarray(tf.function(functions.video)(inputs["video"]))
     rows = [compare("keras", None, expected["clip"], clips, inputs["clip"])]
-    return expected, _with_peak(rows)
+    return expected, rows
+
+
+def saved_model_only(model_kwargs, protocol, weights, class_names, path):
+    """Writes the SavedModel for TF Serving (export/saved_model.py)."""
+    from export.saved_model import write_saved_model
+
+    write_saved_model(serving_functions(model_kwargs, protocol, weights), class_names, path)
 
 
 def saved_model(model_kwargs, protocol, weights, class_names, path, inputs, expected):
     """Writes the SavedModel, then compares `serving_default` and `video` with Keras."""
     import tensorflow as tf
 
-    from export.saved_model import write_saved_model
-
-    write_saved_model(serving_functions(model_kwargs, protocol, weights), class_names, path)
+    saved_model_only(model_kwargs, protocol, weights, class_names, path)
     signatures = tf.saved_model.load(path).signatures
     run_clips = lambda c: signatures["serving_default"](clips=tf.constant(c))["probabilities"]
     run_video = lambda v: signatures["video"](frames=tf.constant(v))["probabilities"]
@@ -104,7 +112,7 @@ def saved_model(model_kwargs, protocol, weights, class_names, path, inputs, expe
         for name, run in (("clip", run_clips), ("full_frame", run_clips))
     ]
     rows.append(compare("saved_model_video", path, expected["video"], run_video, inputs["video"]))
-    return _with_peak(rows)
+    return rows
 
 
 def tflite(model_kwargs, protocol, weights, variant, path, inputs, expected):
@@ -123,21 +131,35 @@ def tflite(model_kwargs, protocol, weights, variant, path, inputs, expected):
     row = compare(
         f"tflite_{variant}", path, expected["clip"], converter.runner(data), inputs["clip"]
     )
-    return _with_peak([{**row, "ops": converter.op_names(data)}])
+    return [{**row, "ops": converter.op_names(data)}]
 
 
-def onnx(model_kwargs, protocol, weights, path, inputs, expected):
-    """Converts to ONNX (dynamic shapes), then compares onnxruntime at both clip sizes."""
+def onnx_graph(model_kwargs, protocol, weights, graph_path):
+    """Writes the frozen TensorFlow graph ONNX is converted from (`export.onnx.freeze`)."""
+    from export import onnx as converter
+    from nlkeras import atomic
+
+    graph, *names = converter.freeze(serving_functions(model_kwargs, protocol, weights))
+    atomic.write_bytes(graph_path, graph)
+    return names
+
+
+def onnx(graph_path, names, path):
+    """Converts the frozen graph at `graph_path` to ONNX at `path` (dynamic shapes)."""
+    import tensorflow as tf
+
     from export import onnx as converter
 
-    converter.convert(serving_functions(model_kwargs, protocol, weights), path)
+    with tf.io.gfile.GFile(graph_path, "rb") as f:
+        converter.convert_frozen((f.read(), *names), path)
+
+
+def onnx_check(path, inputs, expected):
+    """onnxruntime on both clip sizes against Keras."""
+    from export import onnx as converter
+
     run = converter.runner(path)
-    return _with_peak(
-        [
-            compare("onnx", path, expected[name], run, inputs[name])
-            for name in ("clip", "full_frame")
-        ]
-    )
+    return [compare("onnx", path, expected[n], run, inputs[n]) for n in ("clip", "full_frame")]
 
 
 def tensorrt(model_kwargs, protocol, weights, onnx_path, out, crop_size):

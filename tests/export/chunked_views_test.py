@@ -26,8 +26,13 @@ PROTOCOL = dict(num_frames=8, sample_rate=2, scale=128)
 def model():
     return trained_looking(
         build_classifier(
-            num_classes=NUM_CLASSES, num_frames=8, crop_size=112, width=16,
-            stage_blocks=(1, 1, 1, 1), non_local_stages=(3,), non_local_layer_mod=1,
+            num_classes=NUM_CLASSES,
+            num_frames=8,
+            crop_size=112,
+            width=16,
+            stage_blocks=(1, 1, 1, 1),
+            non_local_stages=(3,),
+            non_local_layer_mod=1,
         )  # fmt: skip
     )
 
@@ -92,6 +97,8 @@ def test_memory_is_one_chunks_whatever_the_views(model, tmp_path):
     one_clip = request_megabytes(saved_model(model, tmp_path, 1, 3)[0], frames)
     chunked = request_megabytes(saved_model(model, tmp_path, 10, 3)[0], frames)
     stacked = request_megabytes(saved_model(model, tmp_path, 10, 30)[0], frames)
-    print(f"request MiB: 3 views {one_clip:.0f}, 30 chunked {chunked:.0f}, 30 stacked {stacked:.0f}")
+    print(
+        f"request MiB: 3 views {one_clip:.0f}, 30 chunked {chunked:.0f}, 30 stacked {stacked:.0f}"
+    )
     assert chunked <= 1.5 * one_clip
     assert stacked > 3 * one_clip  # the measurement sees a stacked batch

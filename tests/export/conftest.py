@@ -1,10 +1,12 @@
 """A tiny trained-looking I3D-NL and its serving functions, shared by the export tests."""
 
+import keras
 import numpy as np
 import pytest
 
 from export.serving import ServingFunctions
 from nlkeras.models import build_classifier
+from nlkeras.training.precise_bn import batch_norm_layers
 
 NUM_CLASSES = 10  # pred 128x10: enough weights for int8 quantisation (>= 1024)
 NUM_FRAMES = 4
@@ -51,6 +53,31 @@ def trained_looking(model, seed=0):
             for v, w in zip(model.weights, model.get_weights(), strict=True)
         ]
     )
+    return model
+
+
+def calibrated(model, clip_shape, seed=0):
+    """`trained_looking`, then BN statistics of real activations and logits of std 2.
+
+    At full size random BN statistics let activations grow layer by layer
+    until every softmax is one-hot, and any two artifacts then agree
+    trivially. Here BN sees its actual batch statistics (precise BN on random
+    uint8 clips) and `pred` is scaled to logits of standard deviation 2.
+    """
+    model = trained_looking(model, seed)
+    # Small scales at the ends of the residual branches (zero in a fresh model)
+    # keep each block from doubling the signal, as in a trained ResNet.
+    for layer in batch_norm_layers(model):
+        if not layer.name.endswith(("branch1_bn", "branch2a_bn", "branch2b_bn")):
+            layer.gamma.assign(layer.gamma * 0.2)
+    rng = np.random.default_rng(seed)
+    # Normalised random uint8 clips, as the artifacts are compared on.
+    clips = ((rng.integers(0, 256, clip_shape) - 114.75) / 57.375).astype("float32")
+    features = keras.Model(model.input, model.get_layer("pred").input)
+    pooled = np.asarray(features(clips, training=False)).reshape(-1, model.pred.kernel.shape[0])
+    kernel, bias = model.pred.get_weights()
+    kernel *= 2.0 / max(float(np.std(pooled @ kernel)), 1e-12)
+    model.pred.set_weights([kernel, bias])
     return model
 
 

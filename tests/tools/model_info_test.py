@@ -9,8 +9,8 @@ import keras
 from nlkeras import cli
 from nlkeras import config as config_lib
 from nlkeras.models import build_classifier
+from nlkeras.models.macs import count_macs
 from tests.models.zoo_test import expected_trainable
-from tools import model_info
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -52,9 +52,9 @@ def test_non_local_macs_match_the_hand_count():
     with_nl = config_lib.validate(cli.load_recipe("i3d_nl_8f"))
     without = config_lib.validate(cli.load_recipe("i3d_8f"))
     clip = (8, 224, 224, 3)
-    delta = model_info.count_macs(
-        build_classifier(**config_lib.model_kwargs(with_nl)), clip
-    ) - model_info.count_macs(build_classifier(**config_lib.model_kwargs(without)), clip)
+    delta = count_macs(build_classifier(**config_lib.model_kwargs(with_nl)), clip) - count_macs(
+        build_classifier(**config_lib.model_kwargs(without)), clip
+    )
 
     def block(frames, size, channels):
         inner, queries = channels // 2, frames * size * size
@@ -70,7 +70,7 @@ def test_macs_scale_with_frames_and_count_the_classifier_per_position():
     """Convolutions are linear in the frames; `pred` runs once per pool5 position."""
     config = config_lib.validate(cli.load_recipe("c2d_8f"))
     model = build_classifier(**config_lib.model_kwargs(config))
-    eight = model_info.count_macs(model, (8, 224, 224, 3))  # pool5: 1 position
-    sixteen = model_info.count_macs(model, (16, 224, 224, 3))  # res5 T=8: 5 positions
+    eight = count_macs(model, (8, 224, 224, 3))  # pool5: 1 position
+    sixteen = count_macs(model, (16, 224, 224, 3))  # res5 T=8: 5 positions
     assert sixteen - 2 * eight == 3 * 2048 * 400
     keras.backend.clear_session()
