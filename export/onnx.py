@@ -12,6 +12,7 @@ import onnx
 import onnxruntime
 import tensorflow as tf
 import tf2onnx
+from tf2onnx import optimizer, tf_loader
 
 from nlkeras import atomic
 
@@ -38,7 +39,7 @@ def freeze(functions):
     inputs = [t.name for t in concrete.inputs if t.dtype != tf.dtypes.resource]
     outputs = [t.name for t in concrete.outputs if t.dtype != tf.dtypes.resource]
     renames = tf2onnx.convert.tensor_names_from_structed(concrete, inputs, outputs)
-    graph = tf2onnx.tf_loader.from_function(concrete, inputs, outputs)
+    graph = tf_loader.from_function(concrete, inputs, outputs)
     return graph.SerializeToString(), inputs, outputs, renames
 
 
@@ -56,8 +57,7 @@ def convert_frozen(frozen, path, opset=17):
     # pass, and the copies (reference cycles) wait for Python's rare full
     # collections: 7.9 GiB at full size. Collecting before each pass: 2.7 GiB.
     optimizers = {
-        name: _collecting_first(factory)
-        for name, factory in tf2onnx.optimizer._get_optimizers().items()
+        name: _collecting_first(factory) for name, factory in optimizer._get_optimizers().items()
     }
     with tf.device("/cpu:0"):
         # tf2onnx's own `from_function` is `freeze` and this step in one process.

@@ -8,7 +8,7 @@ from export import onnx, saved_model, serving, tflite
 from nlkeras import cli
 from nlkeras import config as config_lib
 from nlkeras.models import build_classifier
-from tests.export.conftest import random_clips, trained_looking
+from tests.export.conftest import calibrated, random_clips
 
 pytestmark = pytest.mark.slow
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def functions():
     config = cli.load_recipe("i3d_nl_8f")
-    model = trained_looking(build_classifier(**config_lib.model_kwargs(config)))
+    model = calibrated(build_classifier(**config_lib.model_kwargs(config)), (2, 8, 224, 224, 3))
     return serving.ServingFunctions(model, **config_lib.test_protocol_kwargs(config))
 
 
