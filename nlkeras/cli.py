@@ -14,6 +14,8 @@ from pathlib import Path
 from absl import app, flags
 from ml_collections import config_flags
 
+from nlkeras.data import shards
+
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 
 
@@ -97,7 +99,11 @@ def run(main):
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    app.run(main, argv=argv)
+    try:
+        app.run(main, argv=argv)
+    except shards.DamagedShardError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
 
 
 def run_recipe_optional(main):

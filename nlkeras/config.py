@@ -83,6 +83,9 @@ def default_config():
             std=57.375,  # MODEL.STD
             use_bgr=False,  # MODEL.USE_BGR
             shuffle_buffer=1024,
+            # Skip the rest of a shard at a damaged record (counted in log.jsonl)
+            # instead of stopping with an error naming the shard.
+            skip_corrupt_records=False,
             synthetic_dir="",  # generate the synthetic set here when train_files is missing
         )
     )

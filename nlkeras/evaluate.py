@@ -17,6 +17,7 @@ the data builder had to skip counts as wrong, as in the original. Writes
     python -m nlkeras.evaluate --recipe demo --weights runs/demo/final.weights.h5
 """
 
+import json
 import logging
 import os
 
@@ -26,7 +27,7 @@ from absl import flags
 
 from nlkeras import atomic, cli
 from nlkeras import config as config_lib
-from nlkeras.data import builder, pipelines, views
+from nlkeras.data import builder, pipelines, shards, views
 from nlkeras.evaluation.parts import run_key, wait_for
 from nlkeras.evaluation.video_scores import VideoScores, score_views
 from nlkeras.models import build_classifier
@@ -47,12 +48,28 @@ _WAIT_MINUTES = flags.DEFINE_float(
 )
 
 
-def summarize(scores, files, protocol, views_per_video):
+def unreadable(found, scores):
+    """The shards `DamagedShards` found, each with the videos of it that were not scored."""
+    scored = set(scores.ids.values())
+    items = []
+    for path, entry in sorted(found.items()):
+        stats = builder.stats_path(path)
+        written = []
+        if tf.io.gfile.exists(stats):
+            with tf.io.gfile.GFile(stats) as f:
+                written = json.load(f)["written"]
+        lost = [video for video in written if video not in scored]
+        items.append({"shard": path, **entry, "videos_lost": lost})
+    return items
+
+
+def summarize(scores, files, protocol, views_per_video, damaged=None):
     """The summary JSON: what was tested, on which videos, and the accuracies.
 
     The denominator is the split's list (videos written plus those the
     builder skipped) when the builder's summaries are found, else the
-    videos seen.
+    videos seen. A video in a shard after a damaged record is missing
+    (wrong) and listed under `unreadable_shards` with the reason.
     """
     summaries = builder.summaries_of(files)
     listed = sum(s["videos_written"] + s["videos_skipped"] for s in summaries.values())
@@ -79,6 +96,7 @@ def summarize(scores, files, protocol, views_per_video):
             {"video_id": s["video_id"], "reason": s["reason"]} for s in skipped
         ],
         "videos_with_missing_views": incomplete,
+        "unreadable_shards": unreadable(damaged.found if damaged else {}, scores),
         "views": scores.num_views,
         "views_per_video": views_per_video,
         "top1": scores.accuracy(1, num_videos),
@@ -118,7 +136,8 @@ def main(argv):
     # Every replica gets `test.views_per_batch` views of each batch.
     kwargs = config_lib.eval_data_kwargs(config)
     kwargs["batch_size"] *= strategy.num_replicas_in_sync
-    dataset = pipelines.eval_dataset(share, **kwargs)
+    damaged = shards.DamagedShards()
+    dataset = pipelines.eval_dataset(share, **kwargs, damaged_shards=damaged)
     views_per_video = views.TestViews(**config_lib.test_protocol_kwargs(config)).views_per_video
     # The bar's total, when the builder's summaries list exactly this worker's shards.
     summaries = builder.summaries_of(share)
@@ -138,7 +157,7 @@ def main(argv):
         scores = VideoScores.merge([wait_for(p, key, _WAIT_MINUTES.value) for p in parts])
 
     scores.save(os.path.join(out, "scores.npz"))
-    summary = summarize(scores, files, protocol, views_per_video)
+    summary = summarize(scores, files, protocol, views_per_video, damaged)
     summary.update(recipe=recipe, weights=_WEIGHTS.value)
     atomic.write_json(os.path.join(out, "summary.json"), summary)
     print(

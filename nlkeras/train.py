@@ -15,6 +15,7 @@ data.
 import json
 import logging
 import os
+import sys
 import time
 
 import keras
@@ -24,10 +25,11 @@ from absl import flags
 
 from nlkeras import cli
 from nlkeras import config as config_lib
-from nlkeras.data import features, pipelines
+from nlkeras.data import features, pipelines, shards
 from nlkeras.data.synthetic import make_synthetic_dataset
 from nlkeras.evaluation.video_scores import score_views
 from nlkeras.models import build_classifier
+from nlkeras.training import preemption
 from nlkeras.training.loop import TrainMetrics, make_strategy, make_train_step
 from nlkeras.training.optimizer import CaffeSGD
 from nlkeras.training.precise_bn import recompute_batch_norm
@@ -50,22 +52,54 @@ def ensure_training_data(config):
     return pipelines.list_files(config.data.train_files)
 
 
-def validate_clips(model, files, config):
+def validate_clips(model, files, config, damaged_shards=None):
     """Clip-level accuracy: one centre clip per validation video (not the paper's number)."""
     kwargs = {**config_lib.eval_data_kwargs(config), "protocol": "center_crop"}
-    kwargs.update(num_clips=1, flip=False)
+    kwargs.update(num_clips=1, flip=False, damaged_shards=damaged_shards)
     top1 = keras.metrics.SparseTopKCategoricalAccuracy(1)
     top5 = keras.metrics.SparseTopKCategoricalAccuracy(5)
-    for batch in pipelines.eval_dataset(files, **kwargs):
+    dataset = pipelines.eval_dataset(files, **kwargs)
+    for batch in shards.named_errors(iter(dataset), pipelines.list_files(files)):
         logits = model(batch[features.CLIPS], training=False)
         top1.update_state(batch[features.LABEL], logits)
         top5.update_state(batch[features.LABEL], logits)
     return {"val_clip_top1": float(top1.result()), "val_clip_top5": float(top5.result())}
 
 
+def save_checkpoint(manager, iteration):
+    """`manager.save`, or one error line naming the folder; earlier checkpoints stay intact."""
+    try:
+        manager.save(checkpoint_number=iteration)
+    except (tf.errors.OpError, OSError) as error:
+        latest = manager.latest_checkpoint or "none"
+        raise SystemExit(
+            f"error: could not write checkpoint {iteration} in {manager.directory}: "
+            f"{getattr(error, 'message', error)}. The newest good checkpoint ({latest}) "
+            "is intact; free space or fix permissions and run the same command to resume."
+        ) from None
+
+
+def save_weights(model, path):
+    """Writes `path` whole or not at all (a partial file is removed), or one error line."""
+    partial = path.removesuffix(".weights.h5") + ".partial.weights.h5"
+    try:
+        model.save_weights(partial)
+        tf.io.gfile.rename(partial, path, overwrite=True)
+    except (tf.errors.OpError, OSError) as error:
+        if tf.io.gfile.exists(partial):
+            tf.io.gfile.remove(partial)
+        raise SystemExit(
+            f"error: could not write {path}: {getattr(error, 'message', error)}. The "
+            "checkpoints hold the same weights (nlkeras.evaluate and export read them)."
+        ) from None
+
+
 def test_videos(model, files, config):
     """The recipe's test protocol, video level (views' probabilities summed per video)."""
-    dataset = pipelines.eval_dataset(files, **config_lib.eval_data_kwargs(config))
+    # As `nlkeras.evaluate`: videos after a damaged record are missing (wrong), with a warning.
+    dataset = pipelines.eval_dataset(
+        files, **config_lib.eval_data_kwargs(config), damaged_shards=shards.DamagedShards()
+    )
     scores = score_views(model.with_head("probabilities"), dataset)
     return {
         "test_video_top1": scores.accuracy(1),
@@ -150,6 +184,8 @@ def main(argv):
     # === Input ===
     train_files = ensure_training_data(config)
     data_kwargs = config_lib.train_data_kwargs(config)
+    damaged = shards.DamagedShards() if config.data.skip_corrupt_records else None
+    data_kwargs["damaged_shards"] = damaged
     train_data = pipelines.distributed_train_dataset(
         strategy, train_files, skip_batches=start, **data_kwargs
     )
@@ -164,6 +200,9 @@ def main(argv):
                 tf.summary.scalar(name, value)
         with open(os.path.join(workdir, "log.jsonl"), "a") as f:
             f.write(json.dumps({"iter": step, **values}) + "\n")
+            if damaged is not None and damaged.found:
+                # Per shard: how many passes stopped at its damaged record so far.
+                f.write(json.dumps({"iter": step, "corrupt_record_skips": damaged.skips()}) + "\n")
 
     def precise_bn(iteration):
         # Fresh batches drawn from the iteration: a resumed run computes the same
@@ -172,46 +211,55 @@ def main(argv):
             batches = pipelines.distributed_train_dataset(
                 strategy, train_files, **{**data_kwargs, "seed": config.seed + 1 + iteration}
             )
-            recompute_batch_norm(model, iter(batches), config.train.precise_bn_iters, strategy)
+            batches = shards.named_errors(iter(batches), train_files)
+            recompute_batch_norm(model, batches, config.train.precise_bn_iters, strategy)
 
-    iterator = iter(train_data)
+    iterator = shards.named_errors(iter(train_data), train_files)
     progress = keras.utils.Progbar(s.max_iter, stateful_metrics=["loss", "lr"])
     progress.update(start)
     tick, step_time, data_time, last_log = time.perf_counter(), 0.0, 0.0, start
-    for step in range(start, s.max_iter):
-        before = time.perf_counter()
-        clips, labels = next(iterator)
-        fetched = time.perf_counter()
-        loss = float(train_step(clips, labels))
-        step_time += time.perf_counter() - before
-        data_time += fetched - before
-        if not np.isfinite(loss):
-            raise FloatingPointError(f"Loss is {loss} at iteration {step}.")
-        done = step + 1
-        lr = float(schedule(step))
-        progress.update(done, [("loss", loss), ("lr", lr)])
-        if done % config.log_period == 0 or done == s.max_iter:
-            elapsed, iterations = time.perf_counter() - tick, done - last_log
-            record(
-                done,
-                {**metrics.results(), "lr": lr,
-                 "clips_per_second": global_batch * iterations / elapsed,
-                 "seconds_per_iteration": step_time / iterations,
-                 "data_wait_seconds_per_iteration": data_time / iterations},
-            )  # fmt: skip
-            metrics.reset()
-            tick, step_time, data_time, last_log = time.perf_counter(), 0.0, 0.0, done
-        last = done == s.max_iter
-        evaluate = config.data.val_files and (done % config.train.eval_period == 0 or last)
-        save = done % config.checkpoint.period == 0 or last
-        if evaluate or save:
-            precise_bn(done)
-        if evaluate:
-            record(done, validate_clips(model, config.data.val_files, config))
-        if save:
-            manager.save(checkpoint_number=done)
+    # SIGTERM / SIGINT: finish the step, checkpoint it, exit (nlkeras/training/preemption.py).
+    with preemption.StopRequest() as stop:
+        for step in range(start, s.max_iter):
+            before = time.perf_counter()
+            clips, labels = next(iterator)
+            fetched = time.perf_counter()
+            loss = float(train_step(clips, labels))
+            step_time += time.perf_counter() - before
+            data_time += fetched - before
+            if not np.isfinite(loss):
+                raise FloatingPointError(f"Loss is {loss} at iteration {step}.")
+            done = step + 1
+            lr = float(schedule(step))
+            progress.update(done, [("loss", loss), ("lr", lr)])
+            if done % config.log_period == 0 or done == s.max_iter:
+                elapsed, iterations = time.perf_counter() - tick, done - last_log
+                record(
+                    done,
+                    {**metrics.results(), "lr": lr,
+                     "clips_per_second": global_batch * iterations / elapsed,
+                     "seconds_per_iteration": step_time / iterations,
+                     "data_wait_seconds_per_iteration": data_time / iterations},
+                )  # fmt: skip
+                metrics.reset()
+                tick, step_time, data_time, last_log = time.perf_counter(), 0.0, 0.0, done
+            last = done == s.max_iter
+            evaluate = config.data.val_files and (done % config.train.eval_period == 0 or last)
+            save = done % config.checkpoint.period == 0 or last
+            if evaluate or save:
+                precise_bn(done)
+            if evaluate:
+                record(done, validate_clips(model, config.data.val_files, config, damaged))
+            if save or stop.requested:
+                save_checkpoint(manager, done)
+            if stop.requested:
+                logging.warning(
+                    "%s at iteration %d: checkpoint written; the same command resumes here.",
+                    stop.requested, done,
+                )  # fmt: skip
+                sys.exit(preemption.EXIT_CODE)
     final = os.path.join(workdir, "final.weights.h5")
-    model.save_weights(final)
+    save_weights(model, final)
     logging.info("Final weights: %s", final)
     if config.train.test_after_train and config.data.test_files:
         results = test_videos(model, config.data.test_files, config)

@@ -14,14 +14,21 @@ Three ways to name the videos:
 Frames are stored as JPEG at short side 256 and native fps (`--fps` resamples);
 shards are written by `--workers` processes. Re-running finishes an
 interrupted build without rewriting finished shards. Unusable videos are
-skipped and listed with their reason in `<out>/<split>.summary.json`.
+skipped and listed with their reason in `<out>/<split>.summary.json`. Every
+shard is read back (record CRCs, every frame decoded) before it counts as
+written. To check shards already there (e.g. after copying them):
+
+    python -m tools.build_tfrecords --verify --out data/k400 --split train
 """
 
+import os
 import sys
 
+import tensorflow as tf
+import tqdm
 from absl import app, flags
 
-from nlkeras.data import sources
+from nlkeras.data import shards, sources
 from nlkeras.data.builder import build_tfrecords
 
 FLAGS = flags.FLAGS
@@ -44,6 +51,24 @@ flags.DEFINE_integer("jpeg_quality", 90, "JPEG quality, 0-100.")
 flags.DEFINE_integer(
     "shuffle_seed", None, "Shuffle before sharding (default: 0 for --split=train)."
 )
+flags.DEFINE_bool(
+    "verify", False, "Check the split's existing shards instead; exit status 1 if any is bad."
+)
+
+
+def verify_split(out, split):
+    """Checks every shard of `split` in `out`; prints one line each; returns the bad reports."""
+    paths = sorted(tf.io.gfile.glob(os.path.join(out, f"{split}-*-of-*.tfrecord")))
+    if not paths:
+        sys.exit(f"error: no shards {split}-*-of-*.tfrecord in {out}")
+    bad = []
+    for path in tqdm.tqdm(paths, desc=f"verify {split}", unit="shard"):
+        report = shards.verify_shard(path)
+        tqdm.tqdm.write(("ok   " if report.ok else "BAD  ") + str(report))
+        if not report.ok:
+            bad.append(report)
+    print(f"{split}: {len(paths) - len(bad)} of {len(paths)} shards good, {len(bad)} bad")
+    return bad
 
 
 def entries_from_flags():
@@ -61,6 +86,8 @@ def entries_from_flags():
 
 def main(argv):
     del argv
+    if FLAGS.verify:
+        sys.exit(1 if verify_split(FLAGS.out, FLAGS.split) else 0)
     try:
         entries = entries_from_flags()
     except (ValueError, OSError) as error:
@@ -68,17 +95,20 @@ def main(argv):
     seed = FLAGS.shuffle_seed
     if seed is None and FLAGS.split == "train":
         seed = 0
-    summary = build_tfrecords(
-        entries,
-        FLAGS.out,
-        name=FLAGS.split,
-        num_shards=FLAGS.shards,
-        workers=FLAGS.workers,
-        short_side=FLAGS.short_side,
-        target_fps=FLAGS.fps,
-        jpeg_quality=FLAGS.jpeg_quality,
-        shuffle_seed=seed,
-    )
+    try:
+        summary = build_tfrecords(
+            entries,
+            FLAGS.out,
+            name=FLAGS.split,
+            num_shards=FLAGS.shards,
+            workers=FLAGS.workers,
+            short_side=FLAGS.short_side,
+            target_fps=FLAGS.fps,
+            jpeg_quality=FLAGS.jpeg_quality,
+            shuffle_seed=seed,
+        )
+    except OSError as error:
+        sys.exit(f"error: {error}")
     print(
         f"{summary['split']}: {summary['videos_written']} videos written, "
         f"{summary['videos_skipped']} skipped, {summary['frames']} frames, "

@@ -21,7 +21,7 @@ import tensorflow as tf
 import tqdm
 
 from nlkeras import atomic
-from nlkeras.data import records
+from nlkeras.data import records, shards
 from nlkeras.data.video_io import VideoError, read_video
 
 
@@ -62,9 +62,31 @@ def _init_worker(queue):
 
 
 def _write_shard(path, entries, signature, options):
-    """Writes one shard; returns its statistics. Runs in a worker process."""
+    """Writes one shard, reads it back, then renames it into place; returns its statistics.
+
+    Runs in a worker process. A shard that cannot be written whole (a full
+    disk, no permission) or does not read back raises an `OSError` naming it,
+    leaving no partial file.
+    """
     stats = dict(signature=signature, written=[], skipped=[], frames=0, bytes=0, classes={})
     tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        _write_records(tmp, entries, stats, options)
+        # Read back before it counts as done: a damaged shard is found now, not in training.
+        report = shards.verify_shard(tmp)
+        if not report.ok or report.records != len(stats["written"]):
+            raise OSError(f"{report} (of {len(stats['written'])} written)")
+    except (OSError, tf.errors.OpError) as error:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        message = getattr(error, "message", None) or str(error)
+        raise OSError(f"Could not write shard {path}: {message}") from error
+    os.replace(tmp, path)
+    atomic.write_json(stats_path(path), stats)
+    return stats
+
+
+def _write_records(tmp, entries, stats, options):
     with tf.io.TFRecordWriter(tmp) as writer:
         for entry in entries:
             try:
@@ -86,9 +108,6 @@ def _write_shard(path, entries, signature, options):
                 stats["classes"][entry.label_text] = stats["classes"].get(entry.label_text, 0) + 1
             if _progress is not None:
                 _progress.put(1)
-    os.replace(tmp, path)
-    atomic.write_json(stats_path(path), stats)
-    return stats
 
 
 def build_tfrecords(

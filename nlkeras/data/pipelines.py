@@ -9,7 +9,7 @@ regrouped into videos.
 
 import tensorflow as tf
 
-from nlkeras.data import features, processors, records, views
+from nlkeras.data import features, processors, records, shards, views
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -47,6 +47,7 @@ def train_dataset(
     input_context=None,
     cycle_length=8,
     skip_batches=0,
+    damaged_shards=None,
 ):
     """Endless shuffled training clips: `(float32 (B, L, crop, crop, 3), int32 (B,))`.
 
@@ -67,6 +68,9 @@ def train_dataset(
         cycle_length: int. Shards read at once.
         skip_batches: int. Start after this many batches, without decoding
             them: a resumed run sees the clips an uninterrupted one would.
+        damaged_shards: `shards.DamagedShards` or None. With one, the rest
+            of a shard after a damaged record is skipped and counted there;
+            without, a damaged record stops the pipeline with an error.
     """
     files = list_files(patterns)
     if input_context is not None:
@@ -104,7 +108,7 @@ def train_dataset(
     dataset = tf.data.Dataset.from_tensor_slices(files)
     dataset = dataset.shuffle(len(files), seed=seed).repeat()
     dataset = dataset.interleave(
-        tf.data.TFRecordDataset,
+        shards.reader(damaged_shards),
         cycle_length=min(cycle_length, len(files)),
         num_parallel_calls=AUTOTUNE,
         deterministic=True,
@@ -126,11 +130,13 @@ def distributed_train_dataset(strategy, patterns, batch_size, **kwargs):
     )
 
 
-def eval_dataset(patterns, batch_size, protocol="three_crop", **options):
+def eval_dataset(patterns, batch_size, protocol="three_crop", damaged_shards=None, **options):
     """Every view of every video, in order, each exactly once, `batch_size` views a batch.
 
     `protocol` and `options`: the arguments of `views.TestViews` (frames,
-    clips, scale, flip, normalisation). Each clip is decoded and scaled
+    clips, scale, flip, normalisation). `damaged_shards`: as in
+    `train_dataset` (the videos after a damaged record are then missing,
+    and listed there). Each clip is decoded and scaled
     once for all its views. Full frames differ in size between videos, so a
     `full_frame` batch holds views of one video only.
 
@@ -166,7 +172,9 @@ def eval_dataset(patterns, batch_size, protocol="three_crop", **options):
         ).unbatch()
         return dataset.batch(batch_size) if test_views.protocol == "full_frame" else dataset
 
-    dataset = tf.data.TFRecordDataset(list_files(patterns)).map(records.parse_sequence_example)
+    dataset = tf.data.Dataset.from_tensor_slices(list_files(patterns))
+    dataset = dataset.flat_map(shards.reader(damaged_shards))
+    dataset = dataset.map(records.parse_sequence_example)
     dataset = dataset.enumerate().flat_map(video_views)
     if test_views.protocol != "full_frame":
         dataset = dataset.batch(batch_size)

@@ -16,6 +16,11 @@ import tensorflow as tf
 
 from nlkeras.data import features, records
 
+
+class DamagedShardError(Exception):
+    """A shard could not be read whole; the message names it and where it is damaged."""
+
+
 _OFFSET = re.compile(r"(corrupted|truncated) record at (\d+)")
 
 
@@ -123,3 +128,29 @@ class DamagedShards:
         """`{shard: skips so far}`."""
         with self._lock:
             return {path: entry["skips"] for path, entry in self.found.items()}
+
+
+def reader(damaged_shards=None):
+    """`file -> records` for a pipeline: TensorFlow's own, or skipping via `DamagedShards`."""
+    return damaged_shards.records if damaged_shards is not None else tf.data.TFRecordDataset
+
+
+def named_errors(iterator, files):
+    """Yields from `iterator`; a damaged record becomes a `DamagedShardError` naming its shard.
+
+    TensorFlow's `DataLossError` says where in a file a record is damaged but
+    not which file: the shards are checked (CRCs only) to name it.
+    """
+    while True:
+        try:
+            yield next(iterator)
+        except StopIteration:
+            return
+        except tf.errors.DataLossError as error:
+            report = first_bad_shard(files)
+            where = str(report) if report else data_loss_reason(error)[1]
+            raise DamagedShardError(
+                f"damaged data: {where}. Rebuild that shard (python -m tools.build_tfrecords "
+                "--verify finds all of them), or skip what cannot be read with "
+                "--config.data.skip_corrupt_records=true."
+            ) from None
