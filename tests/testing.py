@@ -64,3 +64,13 @@ def run_layer_test(
     np.testing.assert_allclose(
         loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=0, atol=1e-6
     )
+
+
+def damage(shard, kind):
+    """Truncates a shard to two thirds, or zeroes 64 bytes in its middle."""
+    data = bytearray(shard.read_bytes())
+    if kind == "truncate":
+        data = data[: len(data) * 2 // 3]
+    else:
+        data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)
+    shard.write_bytes(bytes(data))

@@ -12,22 +12,13 @@ import numpy as np
 import tensorflow as tf
 
 from nlkeras.training import preemption
+from tests.testing import damage
 from tests.training.train_test import ROOT, final_weights, read_log, run, train_args
 
 COMMON = [
     "--config.log_period=1", "--config.train.eval_period=1000", "--config.checkpoint.period=5",
     "--config.train.test_after_train=False", "--config.solver.step_sizes=(12,)",
 ]  # fmt: skip
-
-
-def damage(shard, kind):
-    """Truncates a shard to two thirds, or zeroes 64 bytes in its middle."""
-    data = bytearray(shard.read_bytes())
-    if kind == "truncate":
-        data = data[: len(data) * 2 // 3]
-    else:
-        data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)
-    shard.write_bytes(bytes(data))
 
 
 def damaged_copy(tiny_data, tmp_path):
