@@ -77,7 +77,10 @@ def main(argv):
 
     def stage(name, function, *args):
         """`function(*args)` in a process of its own; its peak memory noted as `name`'s."""
-        result, peaks[name] = artifacts.in_child(function, *args)
+        try:
+            result, peaks[name] = artifacts.in_child(function, *args)
+        except OSError as error:  # a full disk, no permission: named by the stage
+            raise SystemExit(f"error: {name}: {error}") from None
         return result
 
     expected, results = stage("keras", artifacts.keras_reference, *model, inputs)

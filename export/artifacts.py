@@ -95,8 +95,10 @@ def keras_reference(model_kwargs, protocol, weights, inputs):
 def saved_model_only(model_kwargs, protocol, weights, class_names, path):
     """Writes the SavedModel for TF Serving (export/saved_model.py)."""
     from export.saved_model import write_saved_model
+    from nlkeras import atomic
 
-    write_saved_model(serving_functions(model_kwargs, protocol, weights), class_names, path)
+    functions = serving_functions(model_kwargs, protocol, weights)
+    atomic.write_folder(path, lambda folder: write_saved_model(functions, class_names, folder))
 
 
 def saved_model(model_kwargs, protocol, weights, class_names, path, inputs, expected):

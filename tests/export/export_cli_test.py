@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import resource
 import subprocess
 import sys
 
@@ -94,3 +95,26 @@ def test_unknown_format_is_refused(tmp_path):
     ]  # fmt: skip
     result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0 and "Unknown --formats ['coreml']" in result.stderr
+
+
+def test_an_artifact_that_cannot_be_written_is_named_and_left_out(exported, tmp_path):
+    """A full disk (a file-size limit) during the SavedModel: one error line, no partial folder."""
+    out, _ = exported
+    largest = max(p.stat().st_size for p in (out / "saved_model").rglob("*") if p.is_file())
+    limit = largest // 2
+
+    def small_disk():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    weights = out.parent / "tiny.weights.h5"
+    args = [
+        sys.executable, "-m", "export", "--recipe=demo", f"--weights={weights}",
+        f"--out={tmp_path}", "--formats=saved_model", *OVERRIDES,
+    ]  # fmt: skip
+    result = subprocess.run(
+        args, cwd=ROOT, capture_output=True, text=True, timeout=600, preexec_fn=small_disk
+    )
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: saved_model: Could not write ") and "saved_model/1" in last
+    assert not list(tmp_path.glob("saved_model/*"))
