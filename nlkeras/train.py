@@ -59,8 +59,11 @@ def validate_clips(model, files, config, damaged_shards=None):
     top1 = keras.metrics.SparseTopKCategoricalAccuracy(1)
     top5 = keras.metrics.SparseTopKCategoricalAccuracy(5)
     dataset = pipelines.eval_dataset(files, **kwargs)
+    # In a graph each activation is freed once used; an eager call keeps them all
+    # (for 128-frame views, tens of GiB).
+    logits_of = tf.function(lambda clips: model(clips, training=False), reduce_retracing=True)
     for batch in shards.named_errors(iter(dataset), pipelines.list_files(files)):
-        logits = model(batch[features.CLIPS], training=False)
+        logits = logits_of(batch[features.CLIPS])
         top1.update_state(batch[features.LABEL], logits)
         top5.update_state(batch[features.LABEL], logits)
     return {"val_clip_top1": float(top1.result()), "val_clip_top5": float(top5.result())}
