@@ -41,7 +41,7 @@ from absl import flags
 from export import artifacts
 from nlkeras import benchmarks, cli
 from nlkeras import config as config_lib
-from nlkeras.data import features, pipelines, processors, records
+from nlkeras.data import features, pipelines, processors, records, shards
 from nlkeras.models import build_classifier
 from nlkeras.models.macs import count_macs
 from nlkeras.training.loop import make_train_step
@@ -226,7 +226,10 @@ def main(argv):
         return print_report(report, rows)
     if not _DATA.value:
         raise SystemExit("error: --data is required (TFRecord pattern).")
-    results = benchmark_data(config, _DATA.value, _BATCHES.value, _WARMUP.value, _ROUNDS.value)
+    try:
+        results = benchmark_data(config, _DATA.value, _BATCHES.value, _WARMUP.value, _ROUNDS.value)
+    except tf.errors.DataLossError as error:
+        raise shards.damaged_shard_error(pipelines.list_files(_DATA.value), error) from None
     limit = results["sampled JPEG decode"]
     rows = [f"{'pipeline':<22}{'clips/s':>10}{'of decode limit':>18}"]
     for name, rate in results.items():

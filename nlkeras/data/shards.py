@@ -147,10 +147,15 @@ def named_errors(iterator, files):
         except StopIteration:
             return
         except tf.errors.DataLossError as error:
-            report = first_bad_shard(files)
-            where = str(report) if report else data_loss_reason(error)[1]
-            raise DamagedShardError(
-                f"damaged data: {where}. Rebuild that shard (python -m tools.build_tfrecords "
-                "--verify finds all of them), or skip what cannot be read with "
-                "--config.data.skip_corrupt_records=true."
-            ) from None
+            raise damaged_shard_error(files, error) from None
+
+
+def damaged_shard_error(files, error):
+    """A `DamagedShardError` for a `DataLossError` met reading `files`, naming the shard."""
+    report = first_bad_shard(files)
+    where = str(report) if report else data_loss_reason(error)[1]
+    return DamagedShardError(
+        f"damaged data: {where}. Rebuild that shard (python -m tools.build_tfrecords "
+        "--verify finds all of them), or skip what cannot be read with "
+        "--config.data.skip_corrupt_records=true."
+    )

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -197,3 +198,21 @@ def test_worker_0_merges_only_parts_of_this_run(tmp_path):
         wait_for(str(tmp_path / "part.npz"), "this run", minutes=0.001, poll_seconds=0.01)
     part.save(str(tmp_path / "part.npz"), run_key="this run")
     assert wait_for(str(tmp_path / "part.npz"), "this run", minutes=0.001).ids == {0: "v"}
+
+
+def test_a_damaged_shard_leaves_its_videos_missing_and_listed(split, weights, tmp_path):
+    """A truncated shard: the videos after the damage count as wrong and are named, with why."""
+    data = tmp_path / "data"
+    shutil.copytree(split, data)
+    shard = data / "test-00001-of-00002.tfrecord"
+    with open(data / "test.build" / f"{shard.name}.json") as f:
+        in_shard = json.load(f)["written"]
+    shard.write_bytes(shard.read_bytes()[:-100])  # the last record loses its end
+    summary, scores, _ = evaluate(data, weights, tmp_path / "out", "--protocol=full_frame")
+    (unreadable,) = summary["unreadable_shards"]
+    assert unreadable["shard"] == str(shard) and "truncated record" in unreadable["reason"]
+    assert unreadable["videos_lost"] == in_shard[-1:]
+    assert unreadable["records_read"] == len(in_shard) - 1
+    assert summary["videos"] == 7 and summary["videos_scored"] == 5
+    assert summary["videos_missing"] == 2  # the builder's skip and the lost video
+    assert in_shard[-1] not in scores["video_id"]
