@@ -99,8 +99,8 @@ def main(argv):
     if "onnx" in formats or "tensorrt" in formats:
         # Freezing, converting and running ONNX each peak at 2-5 GiB at full size.
         graph_path = os.path.join(out, "model.frozen_graph.pb")
-        names = stage("onnx_freeze", artifacts.onnx_graph, *model, graph_path)
-        stage("onnx_convert", artifacts.onnx, graph_path, names, onnx_path)
+        tensor_names = stage("onnx_freeze", artifacts.onnx_graph, *model, graph_path)
+        stage("onnx_convert", artifacts.onnx, graph_path, tensor_names, onnx_path)
         tf.io.gfile.remove(graph_path)
         results += stage("onnx", artifacts.onnx_check, onnx_path, inputs, expected)
     unavailable = None

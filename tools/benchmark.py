@@ -161,11 +161,12 @@ def benchmark_serve_command(config, weights, warmup, rounds):
     with tempfile.TemporaryDirectory() as folder:
         names = [f"class_{i}" for i in range(config.model.num_classes)]
         protocol = config_lib.test_protocol_kwargs(config)
+        path = os.path.join(folder, "1")
         artifacts.in_child(
             artifacts.saved_model_only, config_lib.model_kwargs(config), protocol, weights,
-            names, folder,
+            names, path,
         )  # fmt: skip
-        signatures = tf.saved_model.load(folder).signatures
+        signatures = tf.saved_model.load(path).signatures
         # A smooth moving pattern: JPEG sizes as a real video's, not as noise's.
         t, y, x = np.meshgrid(np.arange(300), np.arange(256), np.arange(340), indexing="ij")
         frames = np.stack([(x + 3 * t) % 256, (y + 2 * t) % 256, (x + y) % 256], -1)

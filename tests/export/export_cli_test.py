@@ -109,7 +109,8 @@ def test_an_artifact_that_cannot_be_written_is_named_and_left_out(exported, tmp_
     weights = out.parent / "tiny.weights.h5"
     args = [
         sys.executable, "-m", "export", "--recipe=demo", f"--weights={weights}",
-        f"--out={tmp_path}", "--formats=saved_model", *OVERRIDES,
+        f"--out={tmp_path}", f"--class_names={out.parent / 'classes.txt'}",
+        "--formats=saved_model", *OVERRIDES,
     ]  # fmt: skip
     result = subprocess.run(
         args, cwd=ROOT, capture_output=True, text=True, timeout=600, preexec_fn=small_disk
