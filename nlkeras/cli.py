@@ -4,16 +4,25 @@
 `--config` of `ml_collections.config_flags`, so any key can be overridden
 (`--config.model.depth=101`) and a wrong type stops at start-up. An override
 of a key the schema lacks is refused here with the closest key names.
+
+`--help` prints the command's flags, with or without a recipe. A user's
+mistake (a bad recipe, key or value, a missing or unreadable file, a refused
+pickle, a damaged shard) ends in one `error: ...` line and exit status 2;
+`--verbosity=1` adds the traceback.
 """
 
 import difflib
 import importlib.util
+import pickle
 import sys
+import traceback
 from pathlib import Path
 
+import tensorflow as tf
 from absl import app, flags
 from ml_collections import config_flags
 
+from nlkeras import startup
 from nlkeras.data import shards
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
@@ -92,23 +101,44 @@ def expand_argv(argv):
     return [argv[0], f"--config={recipe_path(recipe)}", *argv[1:]]
 
 
-def run(main):
-    """`absl.app.run(main)` with `--recipe` expanded; a bad recipe or key exits with 2."""
+HELP_FLAGS = ("-h", "--help", "-?", "--helpshort", "--helpfull")
+
+# What a user's input can raise: named in one line, not in a traceback.
+USER_ERRORS = (ValueError, OSError, pickle.UnpicklingError, shards.DamagedShardError)
+
+
+def print_help(full=False):
+    """The command's docstring and flags (its own and `--recipe` / `--config`; all with `full`)."""
+    print((sys.modules["__main__"].__doc__ or "").strip(), end="\n\n")
+    if full:
+        print(flags.FLAGS.get_help())
+        return
+    print(flags.FLAGS.main_module_help())
+    if "recipe" in flags.FLAGS:
+        print(flags.FLAGS.module_help(__name__))
+    print("\n(--helpfull: every flag, absl's included.)")
+
+
+def run(main, recipe_required=True):
+    """`absl.app.run(main)` with `--recipe` expanded; a user's mistake exits with 2.
+
+    `recipe_required=False` is for tools whose `--recipe` is optional
+    (their `--config` value is then None).
+    """
+    argv = sys.argv
+    help_asked = any(arg in HELP_FLAGS for arg in argv[1:])
+    has_recipe = any(arg == "--recipe" or arg.startswith("--recipe=") for arg in argv[1:])
+    if help_asked:
+        print_help(full="--helpfull" in argv)
+        sys.exit(0)  # absl's own --help exits with status 1: asking for help is not an error
+    # TF's logger has a handler of its own and also passes each line on to absl's.
+    tf.get_logger().handlers.clear()
     try:
-        argv = expand_argv(sys.argv)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    try:
+        if has_recipe or recipe_required:
+            argv = expand_argv(argv)
         app.run(main, argv=argv)
-    except shards.DamagedShardError as error:
+    except USER_ERRORS as error:
+        if startup.verbose_requested(argv):
+            traceback.print_exc()
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-
-
-def run_recipe_optional(main):
-    """Like `run`, for tools whose `--recipe` is optional (`_CONFIG.value` is then None)."""
-    if any(arg == "--recipe" or arg.startswith("--recipe=") for arg in sys.argv[1:]):
-        run(main)
-    else:
-        app.run(main)

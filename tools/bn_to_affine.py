@@ -41,4 +41,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run_recipe_optional(main)
+    cli.run(main, recipe_required=False)

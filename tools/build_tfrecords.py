@@ -26,8 +26,9 @@ import sys
 
 import tensorflow as tf
 import tqdm
-from absl import app, flags
+from absl import flags
 
+from nlkeras import cli
 from nlkeras.data import shards, sources
 from nlkeras.data.builder import build_tfrecords
 
@@ -119,4 +120,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, recipe_required=False)

@@ -8,11 +8,17 @@ builder:
 
     python -m tools.make_synthetic --out data/synthetic
     # -> data/synthetic/train-0000X-of-00004.tfrecord, test-*, *.summary.json
+
+`--classes novel` writes the four classes the demo never sees (move up / down,
+orbit clockwise / counter-clockwise), the set `finetune:demo` fine-tunes on:
+
+    python -m tools.make_synthetic --classes novel --out data/synthetic_novel
 """
 
-from absl import app, flags
+from absl import flags
 
-from nlkeras.data.synthetic import make_synthetic_dataset
+from nlkeras import cli
+from nlkeras.data.synthetic import CLASS_SETS, make_synthetic_dataset
 
 _OUT = flags.DEFINE_string("out", "data/synthetic", "Output folder.")
 _TRAIN = flags.DEFINE_integer("train_per_class", 40, "Training videos per class.")
@@ -20,6 +26,7 @@ _TEST = flags.DEFINE_integer("test_per_class", 10, "Test videos per class.")
 _SEED = flags.DEFINE_integer("seed", 0, "Random seed (the test split uses seed + 1).")
 _SHARDS = flags.DEFINE_integer("shards", 4, "Shards per split.")
 _WORKERS = flags.DEFINE_integer("workers", 2, "Builder worker processes.")
+_CLASSES = flags.DEFINE_enum("classes", "demo", sorted(CLASS_SETS), "Class set.")
 
 
 def main(argv):
@@ -31,6 +38,7 @@ def main(argv):
         seed=_SEED.value,
         num_shards=_SHARDS.value,
         workers=_WORKERS.value,
+        classes=_CLASSES.value,
     )
     for split, summary in summaries.items():
         print(
@@ -40,4 +48,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, recipe_required=False)

@@ -20,13 +20,20 @@ def load_weights(model, path, strict=True):
     model's weights; without it (initialising a training run), fresh layers
     keep their initialisation and a classifier for another class count is
     skipped. A training checkpoint must provide every weight of the model.
+    Raises `FileNotFoundError` for a missing file and `OSError` naming the
+    file for one that is not readable as its kind.
     """
+    if path.endswith((".pkl", ".h5")) and not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"{path}: no such weights file.")
     if path.endswith(".pkl"):
         return caffe2.load_blobs(model, caffe2.load_pickle(path), strict=strict)
     if path.endswith(".h5"):
         # Keras ignores arrays of layers the model lacks (e.g. the non-local
         # blocks of another recipe).
-        stored = _count_arrays(path)
+        try:
+            stored = _count_arrays(path)
+        except OSError as error:
+            raise OSError(f"{path}: not a readable .weights.h5 file ({error}).") from error
         if strict and stored != len(model.weights):
             raise ValueError(
                 f"{path} holds {stored} weight arrays, the model has {len(model.weights)}: "

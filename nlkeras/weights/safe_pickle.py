@@ -40,8 +40,8 @@ def load(path):
     with open(path, "rb") as f:
         try:
             return RestrictedUnpickler(f, encoding="latin1").load()
-        except RefusedGlobal:
-            raise
+        except RefusedGlobal as error:
+            raise RefusedGlobal(f"{path}: {error}") from None
         except (
             pickle.UnpicklingError,
             EOFError,
