@@ -20,13 +20,12 @@ def _normalization(frozen_bn, epsilon, momentum, gamma, synchronized, name):
     )
 
 
-def _conv(filters, kernel, strides, name, padding="valid"):
+def _conv(filters, kernel, strides, name):
     """Bias-free conv with Caffe2's MSRAFill (normal, std sqrt(2 / fan_out))."""
     return keras.layers.Conv3D(
         filters,
         kernel,
         strides=strides,
-        padding=padding,
         use_bias=False,
         kernel_initializer=keras.initializers.VarianceScaling(
             2.0, mode="fan_out", distribution="untruncated_normal"
@@ -53,16 +52,13 @@ def apply_bottleneck(x, inner, out, temporal_kernel, stride, norm, name):
     if x.shape[-1] != out or stride != 1:
         shortcut = _conv(out, 1, (1, stride, stride), f"{name}_branch1")(x)
         shortcut = norm("ones", f"{name}_branch1_bn")(shortcut)
-    # At stride 1 an odd kernel's "same" padding is Caffe2's symmetric one; no
-    # separate pad op (whose removal by grappler's remapper fails in the gradient).
-    y = _conv(inner, (temporal_kernel, 1, 1), 1, f"{name}_branch2a", padding="same")(x)
+    pad_t = temporal_kernel // 2
+    y = _pad(x, (pad_t, 0, 0), f"{name}_branch2a_pad")
+    y = _conv(inner, (temporal_kernel, 1, 1), 1, f"{name}_branch2a")(y)
     y = norm("ones", f"{name}_branch2a_bn")(y)
     y = keras.layers.ReLU(name=f"{name}_branch2a_relu")(y)
-    if stride == 1:
-        y = _conv(inner, (1, 3, 3), 1, f"{name}_branch2b", padding="same")(y)
-    else:
-        y = _pad(y, (0, 1, 1), f"{name}_branch2b_pad")
-        y = _conv(inner, (1, 3, 3), (1, stride, stride), f"{name}_branch2b")(y)
+    y = _pad(y, (0, 1, 1), f"{name}_branch2b_pad")
+    y = _conv(inner, (1, 3, 3), (1, stride, stride), f"{name}_branch2b")(y)
     y = norm("ones", f"{name}_branch2b_bn")(y)
     y = keras.layers.ReLU(name=f"{name}_branch2b_relu")(y)
     y = _conv(out, 1, 1, f"{name}_branch2c")(y)

@@ -16,12 +16,8 @@ def tiny_i3d_nl(**kwargs):
     )
 
 
-def test_symmetric_padding_explicit_before_strided_convs_same_at_stride_1():
-    """Caffe2 pads both sides equally; Keras "same" would pad 28 -> 14 asymmetrically.
-
-    At stride 1 an odd kernel's "same" padding is symmetric, so those convs pad
-    themselves; a strided conv gets an explicit symmetric pad and "valid".
-    """
+def test_explicit_symmetric_padding_and_valid_convs():
+    """Caffe2 pads both sides equally; Keras "same" would pad 28 -> 14 asymmetrically."""
     backbone = tiny_i3d_nl().backbone
     assert backbone.get_layer("conv1_pad").padding == ((2, 2), (3, 3), (3, 3))
     conv1 = backbone.get_layer("conv1")
@@ -31,23 +27,14 @@ def test_symmetric_padding_explicit_before_strided_convs_same_at_stride_1():
     assert backbone.get_layer("pool2").pool_size == (2, 1, 1)
     assert backbone.get_layer("pool2").strides == (2, 1, 1)
     # The temporal kernel lives in branch2a, the spatial stride in branch2b.
-    branch2a = backbone.get_layer("res3_0_branch2a")
-    assert branch2a.kernel_size == (3, 1, 1) and branch2a.strides == (1, 1, 1)
-    assert branch2a.padding == "same"
+    assert backbone.get_layer("res3_0_branch2a_pad").padding == ((1, 1), (0, 0), (0, 0))
+    assert backbone.get_layer("res3_0_branch2a").strides == (1, 1, 1)
     assert backbone.get_layer("res3_0_branch2b_pad").padding == ((0, 0), (1, 1), (1, 1))
     assert backbone.get_layer("res3_0_branch2b").strides == (1, 2, 2)
-    assert backbone.get_layer("res3_0_branch2b").padding == "valid"
-    assert backbone.get_layer("res3_1_branch2b").padding == "same"
     assert backbone.get_layer("res3_0_branch1").strides == (1, 2, 2)
-    convs = [layer for layer in backbone.layers if isinstance(layer, keras.layers.Conv3D)]
-    for layer in convs:
-        assert not layer.use_bias, layer.name
-        if layer.padding == "same":
-            assert layer.strides == (1, 1, 1), layer.name
-            assert all(k % 2 for k in layer.kernel_size), layer.name
-        else:
-            assert layer.padding == "valid", layer.name
-    assert {layer.padding for layer in convs} == {"same", "valid"}
+    for layer in backbone.layers:
+        if isinstance(layer, keras.layers.Conv3D):
+            assert layer.padding == "valid" and not layer.use_bias, layer.name
 
 
 def test_resnet_video_org_stem_strides_time():
