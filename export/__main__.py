@@ -24,9 +24,9 @@ import tensorflow as tf
 from absl import flags
 
 from export import artifacts, tflite
-from export.class_names import class_names
 from nlkeras import atomic, cli, memory
 from nlkeras import config as config_lib
+from nlkeras.data.class_names import class_names
 
 FORMATS = ("saved_model", "tflite", "onnx", "tensorrt")
 
@@ -46,7 +46,7 @@ _VERSION = flags.DEFINE_integer("version", 1, "SavedModel version folder (TF Ser
 
 def main(argv):
     del argv
-    config = config_lib.validate(_CONFIG.value)
+    config = config_lib.resolve_num_classes(config_lib.validate(_CONFIG.value))
     formats = _FORMATS.value
     unknown = set(formats) - set(FORMATS)
     if unknown:
@@ -54,7 +54,11 @@ def main(argv):
     logging.getLogger().setLevel(logging.INFO)
     out = _OUT.value
     tf.io.gfile.makedirs(out)
-    names = class_names(config, _CLASS_NAMES.value)
+    names = class_names(
+        config.model.num_classes,
+        _CLASS_NAMES.value,
+        config_lib.split_patterns(config),
+    )
     # Every stage rebuilds the model in a process of its own (export/artifacts.py).
     model = (
         config_lib.model_kwargs(config),

@@ -13,7 +13,7 @@ arguments with `model_kwargs()` and friends: library code never sees it.
 
 import ml_collections
 
-from nlkeras.data import views
+from nlkeras.data import builder, views
 from nlkeras.models import specs
 
 NON_LOCAL_MODES = ("embedded_gaussian", "dot_product", "gaussian", "concatenation")
@@ -42,7 +42,7 @@ def default_config():
             arch="c2d",  # VIDEO_ARC_CHOICE 1/3 -> c2d, 2/4 -> i3d
             depth=50,  # DEPTH
             variant="resnet_video",  # MODEL_NAME
-            num_classes=400,  # NUM_CLASSES
+            num_classes=400,  # NUM_CLASSES; 0 = from the data (resolve_num_classes)
             frozen_bn=False,  # USE_AFFINE
             bn_epsilon=1.0000001e-5,  # BN_EPSILON
             bn_momentum=0.9,  # BN_MOMENTUM
@@ -87,6 +87,7 @@ def default_config():
             # instead of stopping with an error naming the shard.
             skip_corrupt_records=False,
             synthetic_dir="",  # generate the synthetic set here when train_files is missing
+            synthetic_classes="demo",  # its class set (nlkeras.data.synthetic.CLASS_SETS)
         )
     )
     c.train = ml_collections.ConfigDict(
@@ -98,6 +99,9 @@ def default_config():
             precise_bn_iters=200,  # TRAIN.ITER_COMPUTE_PRECISE_BN
             init_weights="",  # TRAIN.PARAMS_FILE
             init_from="imagenet_r50",  # what init_weights holds, for the runbook
+            # Fine-tuning: `pred` keeps its fresh init even when init_weights has one
+            # of the same shape, as modify_blob_rm.py drops it.
+            reinit_classifier=False,
             test_after_train=True,  # TRAIN.TEST_AFTER_TRAIN
         )
     )
@@ -210,6 +214,33 @@ def validate(config):
             f"config.train.tuned_replicas={config.train.tuned_replicas}."
         )
     return config
+
+
+def resolve_num_classes(config):
+    """Sets `model.num_classes` 0 ("from the data") to the count in the builder's summaries.
+
+    The training split's (`data.train_files`), else the test split's, for an
+    evaluation or export where the training shards are not at hand: one more
+    than the largest id in the `<split>.summary.json` beside the shards.
+    Returns the config; a `ValueError` if neither split has a summary.
+    """
+    if config.model.num_classes:
+        return config
+    count = builder.num_classes(builder.first_summaries(split_patterns(config)))
+    if count:
+        config.model.num_classes = count
+        return config
+    raise ValueError(
+        "config.model.num_classes=0 takes the class count from the builder summary "
+        "(<split>.summary.json beside the shards) of data.train_files or data.test_files, "
+        f"but neither {config.data.train_files!r} nor {config.data.test_files!r} has one: "
+        "build the shards with tools.build_tfrecords, or set --config.model.num_classes."
+    )
+
+
+def split_patterns(config):
+    """The training, then the test split's TFRecord patterns: where summaries are read."""
+    return (config.data.train_files, config.data.test_files)
 
 
 def feature_map_shape(config, frames=None, height=None, width=None):

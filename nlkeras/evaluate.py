@@ -108,7 +108,7 @@ def summarize(scores, files, protocol, views_per_video, damaged=None):
 
 def main(argv):
     del argv
-    config = config_lib.validate(_CONFIG.value)
+    config = config_lib.resolve_num_classes(config_lib.validate(_CONFIG.value))
     recipe = flags.FLAGS.recipe.partition(":")[0]
     protocol = _PROTOCOL.value or config.test.protocol
     config.test.protocol = protocol

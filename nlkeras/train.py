@@ -30,25 +30,25 @@ from nlkeras.data.synthetic import make_synthetic_dataset
 from nlkeras.evaluation.video_scores import score_views
 from nlkeras.models import build_classifier
 from nlkeras.training import preemption
+from nlkeras.training.initialisation import initialise
 from nlkeras.training.loop import TrainMetrics, make_strategy, make_train_step
 from nlkeras.training.optimizer import CaffeSGD
 from nlkeras.training.precise_bn import recompute_batch_norm
 from nlkeras.training.schedule import StepSchedule
-from nlkeras.weights.files import load_weights
 
 _CONFIG = cli.define_config_flag()
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output folder (default: runs/RECIPE).")
 
 
 def ensure_training_data(config):
-    """The training shards; the demo's synthetic set is generated when missing."""
+    """The training shards; the demo's synthetic sets are generated when missing."""
     try:
         return pipelines.list_files(config.data.train_files)
     except ValueError:
         if not config.data.synthetic_dir:
             raise
     logging.info("No training data: generating the synthetic set in %s", config.data.synthetic_dir)
-    make_synthetic_dataset(config.data.synthetic_dir)
+    make_synthetic_dataset(config.data.synthetic_dir, classes=config.data.synthetic_classes)
     return pipelines.list_files(config.data.train_files)
 
 
@@ -120,6 +120,9 @@ def main(argv):
     workdir = _WORKDIR.value or config.workdir or os.path.join("runs", recipe)
     os.makedirs(workdir, exist_ok=True)
     logging.getLogger().setLevel(logging.INFO)
+    # Before the model: `model.num_classes` 0 is the training split's class count.
+    train_files = ensure_training_data(config)
+    config_lib.resolve_num_classes(config)
     with open(os.path.join(workdir, "config.json"), "w") as f:
         f.write(config.to_json_best_effort(indent=1, sort_keys=True))
     logging.info("Recipe %s, workdir %s, config:\n%s", recipe, workdir, config)
@@ -174,18 +177,10 @@ def main(argv):
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         logging.info("Resumed from %s", manager.latest_checkpoint)
     elif config.train.init_weights:
-        # The original's checkpoints and ImageNet files: 2D kernels are inflated, a
-        # classifier for another class count is skipped, fresh layers keep their init.
-        init = config.train.init_weights
-        report = load_weights(model, init, strict=False) or {}
-        for kind in ("missing", "unexpected", "skipped"):
-            if report.get(kind):
-                logging.info("Initialisation from %s, %s: %s", init, kind, report[kind])
-        logging.info("Initialised from %s", init)
+        initialise(model, config.train.init_weights, config.train.reinit_classifier)
     start = int(optimizer.iterations.numpy())
 
     # === Input ===
-    train_files = ensure_training_data(config)
     data_kwargs = config_lib.train_data_kwargs(config)
     damaged = shards.DamagedShards() if config.data.skip_corrupt_records else None
     data_kwargs["damaged_shards"] = damaged

@@ -21,7 +21,7 @@ import tensorflow as tf
 import tqdm
 
 from nlkeras import atomic
-from nlkeras.data import records, shards
+from nlkeras.data import pipelines, records, shards
 from nlkeras.data.video_io import VideoError, read_video
 
 
@@ -235,6 +235,34 @@ def summaries_of(files):
             with tf.io.gfile.GFile(path) as f:
                 summaries[path] = json.load(f)
     return summaries
+
+
+def first_summaries(split_patterns):
+    """The summaries of the first of `split_patterns` (TFRecord patterns) that has any, or {}."""
+    for patterns in split_patterns:
+        try:
+            summaries = summaries_of(pipelines.list_files(patterns))
+        except ValueError:  # no shards match
+            continue
+        if summaries:
+            return summaries
+    return {}
+
+
+def stored_frames(split_patterns):
+    """`(short side, fps)` the first of the splits with a summary stores frames at.
+
+    How to decode a new video as the model's data were: `(256, None)`, the
+    builder's defaults (native fps), when no split has a summary.
+    """
+    summary = next(iter(first_summaries(split_patterns).values()), {})
+    return summary.get("short_side", 256), summary.get("target_fps")
+
+
+def num_classes(summaries):
+    """The class count of a split's `summaries` (largest class id + 1); 0 if unknown."""
+    ids = [i for s in summaries.values() for i in s.get("class_ids", {}).values()]
+    return max(ids) + 1 if ids else 0
 
 
 def covers(summaries, files):

@@ -97,3 +97,39 @@ def from_kinetics_csv(csv_file, video_dir, classes=None):
         path = by_stem.get(stem) or by_stem.get(row["youtube_id"]) or os.path.join(video_dir, stem)
         entries.append(VideoEntry(path, ids[row["label"]], row["label"], stem))
     return entries
+
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+LIST_EXTENSIONS = (".txt", ".lst", ".list")
+
+
+def video_files(paths):
+    """The videos `paths` name, in order: files as given, folders walked, list files read.
+
+    A folder gives its files with a video extension (`VIDEO_EXTENSIONS`,
+    sub-folders included, sorted); a `.txt` / `.lst` / `.list` file gives
+    one video per line, relative to the list's folder (a trailing integer
+    label, the original's `path label` format, is dropped). Anything else is
+    passed on as it is, so that a missing file is reported with the others.
+    """
+    found = []
+    for path in paths:
+        if os.path.isdir(path):
+            for folder, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found.extend(
+                    os.path.join(folder, f)
+                    for f in sorted(files)
+                    if f.lower().endswith(VIDEO_EXTENSIONS) and not f.startswith(".")
+                )
+        elif path.lower().endswith(LIST_EXTENSIONS) and os.path.isfile(path):
+            with open(path) as f:
+                for line in f:
+                    line = line.strip()
+                    head, _, label = line.rpartition(" ")
+                    video = head.strip() if head and label.lstrip("-").isdigit() else line
+                    if video and not video.startswith("#"):
+                        found.append(os.path.join(os.path.dirname(path), video))
+        else:
+            found.append(path)
+    return found

@@ -1,8 +1,10 @@
 """A synthetic video dataset whose classes differ only in temporal order.
 
-Eight classes in four time-reversed pairs: class `2k + 1` is class `2k` played
-backwards. The odd class is made by rendering the even class's video with the
-same random draws (sensor noise included) and reversing the frame order, so a
+Two class sets (`CLASS_SETS`) of time-reversed pairs: the demo's eight classes,
+and four novel ones (move up / down, orbit clockwise / counter-clockwise) that
+the demo never sees, to fine-tune on. Within a set, class `2k + 1` is class
+`2k` played backwards. The odd class is made by rendering the even class's
+video with the same random draws (sensor noise included) and reversing the frame order, so a
 video's *set* of frames has exactly the same distribution in both classes of a
 pair. A C2D model (a 2D network per frame followed by order-invariant temporal
 pooling) therefore cannot beat chance within a pair, while a model that mixes
@@ -32,16 +34,23 @@ import numpy as np
 
 from nlkeras.data import builder, sources
 
-CLASS_NAMES = (
-    "move_left",
-    "move_right",
-    "approach",
-    "recede",
-    "rotate_clockwise",
-    "rotate_counterclockwise",
-    "meet",
-    "part",
-)
+CLASS_SETS = {
+    "demo": (
+        "move_left",
+        "move_right",
+        "approach",
+        "recede",
+        "rotate_clockwise",
+        "rotate_counterclockwise",
+        "meet",
+        "part",
+    ),
+    "novel": ("move_up", "move_down", "orbit_clockwise", "orbit_counterclockwise"),
+}
+CLASS_NAMES = CLASS_SETS["demo"]
+# Every class of every set, the demo's first: a class's position here keys its
+# random draws, so no two classes (of one set or of two) share videos.
+_ALL_CLASSES = tuple(name for names in CLASS_SETS.values() for name in names)
 MIN_FRAMES = 24
 MAX_FRAMES = 48
 
@@ -74,24 +83,25 @@ class _Pose(NamedTuple):
     angle: np.ndarray
 
 
-def render_video(class_index, rng, height=96, width=128, num_frames=None):
+def render_video(class_index, rng, height=96, width=128, num_frames=None, classes="demo"):
     """Renders one video of class `class_index`.
 
     Args:
-        class_index: index into `CLASS_NAMES`.
+        class_index: index into `CLASS_SETS[classes]`.
         rng: a `np.random.Generator`; every random choice is drawn from it, so
             equal generator states give equal videos.
         height: frame height in pixels.
         width: frame width in pixels.
         num_frames: video length; default a random length in [24, 48].
+        classes: the class set, a key of `CLASS_SETS`.
 
     Returns:
         uint8 RGB array `(num_frames, height, width, 3)`.
     """
-    return render_video_layers(class_index, rng, height, width, num_frames).frames
+    return render_video_layers(class_index, rng, height, width, num_frames, classes).frames
 
 
-def render_video_layers(class_index, rng, height=96, width=128, num_frames=None):
+def render_video_layers(class_index, rng, height=96, width=128, num_frames=None, classes="demo"):
     """Renders one video like `render_video`, also returning its background and object alpha.
 
     The extra layers let tests measure where the objects are without
@@ -100,8 +110,9 @@ def render_video_layers(class_index, rng, height=96, width=128, num_frames=None)
     Returns:
         A `VideoLayers`.
     """
-    if not 0 <= class_index < len(CLASS_NAMES):
-        raise ValueError(f"class_index must be in [0, {len(CLASS_NAMES)}), got {class_index}.")
+    names = class_names(classes)
+    if not 0 <= class_index < len(names):
+        raise ValueError(f"class_index must be in [0, {len(names)}), got {class_index}.")
     if height < 16 or width < 16:
         raise ValueError(f"Frames must be at least 16x16, got {height}x{width}.")
     # Every draw happens here, in the same order for both classes of a pair;
@@ -111,7 +122,7 @@ def render_video_layers(class_index, rng, height=96, width=128, num_frames=None)
     if num_frames < 2:
         raise ValueError(f"num_frames must be at least 2, got {num_frames}.")
     background = _background(rng, height, width)
-    motion = _MOTIONS[class_index // 2]
+    motion = _MOTIONS[names[class_index - class_index % 2]]
     poses = motion(rng, height, width, num_frames)
     sprites = [_sprite(rng, float(np.max(pose.radius))) for pose in poses]
     frames, alpha = _compose(background, poses, sprites, height, width, num_frames)
@@ -161,30 +172,41 @@ def write_video(path, frames, fps=12.0):
         writer.release()
 
 
+def class_names(classes):
+    """The class names of set `classes` by class id, or a `ValueError` naming the sets."""
+    if classes not in CLASS_SETS:
+        raise ValueError(f"Unknown class set {classes!r}; choose from {sorted(CLASS_SETS)}.")
+    return CLASS_SETS[classes]
+
+
 def write_synthetic_videos(
-    out_dir, videos_per_class, seed=0, height=96, width=128, fps=12.0, progress=True
-):
+    out_dir, videos_per_class, seed=0, height=96, width=128, fps=12.0, progress=True,
+    classes="demo",
+):  # fmt: skip
     """Writes `videos_per_class` videos of every class as `out_dir/<class>/<class>_<i:04d>.mp4`.
 
-    Video `i` of class `c` is drawn from `np.random.default_rng([seed, c, i])`:
-    the output depends only on the arguments, and any one video can be
-    regenerated alone. Use different seeds for the train and val splits.
+    Video `i` of a class is drawn from `np.random.default_rng([seed, k, i])`,
+    `k` the class's position among all sets' classes (the demo's first, so
+    its class id): the output depends only on the arguments, any one video
+    can be regenerated alone, and the sets share no draws. Use different
+    seeds for the train and val splits.
 
     Returns:
         A list of `(path, class_name)` tuples, class by class.
     """
     out_dir = pathlib.Path(out_dir)
-    jobs = [(c, i) for c in range(len(CLASS_NAMES)) for i in range(videos_per_class)]
+    names = class_names(classes)
+    jobs = [(c, i) for c in range(len(names)) for i in range(videos_per_class)]
     if progress:
         from tqdm import tqdm
 
         jobs = tqdm(jobs, desc=f"synthetic videos -> {out_dir}", unit="video")
     written = []
     for class_index, i in jobs:
-        name = CLASS_NAMES[class_index]
-        rng = np.random.default_rng([seed, class_index, i])
+        name = names[class_index]
+        rng = np.random.default_rng([seed, _ALL_CLASSES.index(name), i])
         path = out_dir / name / f"{name}_{i:04d}.mp4"
-        write_video(path, render_video(class_index, rng, height, width), fps)
+        write_video(path, render_video(class_index, rng, height, width, classes=classes), fps)
         written.append((path, name))
     return written
 
@@ -200,16 +222,17 @@ def make_synthetic_dataset(
     num_shards=4,
     workers=2,
     progress=True,
+    classes="demo",
 ):
     """Writes the videos, then builds `train-*` and `test-*` TFRecords with the real builder.
 
     Videos go to `out_dir/videos/{train,test}/<class>/`; class ids follow
-    `CLASS_NAMES`, so the time-reversed pairs are (0, 1), (2, 3), ... The two
-    splits draw from different seeds. Finished shards are reused when run
-    again. Returns `{split: builder summary}`.
+    `CLASS_SETS[classes]`, so the time-reversed pairs are (0, 1), (2, 3), ...
+    The two splits draw from different seeds. Finished shards are reused when
+    run again. Returns `{split: builder summary}`.
     """
     out_dir = pathlib.Path(out_dir)
-    classes = {name: i for i, name in enumerate(CLASS_NAMES)}
+    ids = {name: i for i, name in enumerate(class_names(classes))}
     summaries = {}
     for split, per_class, split_seed in (
         ("train", train_per_class, seed),
@@ -217,9 +240,11 @@ def make_synthetic_dataset(
     ):
         videos = out_dir / "videos" / split
         if not (out_dir / f"{split}.summary.json").exists():
-            write_synthetic_videos(videos, per_class, split_seed, height, width, progress=progress)
+            write_synthetic_videos(
+                videos, per_class, split_seed, height, width, progress=progress, classes=classes
+            )
         summaries[split] = builder.build_tfrecords(
-            sources.from_class_folders(str(videos), classes),
+            sources.from_class_folders(str(videos), ids),
             str(out_dir),
             name=split,
             num_shards=num_shards,
@@ -325,7 +350,56 @@ def _meet(rng, height, width, num_frames):
     ]
 
 
-_MOTIONS = (_move_left, _approach, _rotate_clockwise, _meet)
+def _move_up(rng, height, width, num_frames):
+    """One object crossing 40-65% of the height upwards, with a slight horizontal drift."""
+    short = min(height, width)
+    radius = rng.uniform(0.12, 0.2) * short
+    distance = min(rng.uniform(0.4, 0.65) * height, height - 2 * radius - 4)
+    y_start = rng.uniform(radius + 2 + distance, height - radius - 2)
+    drift = rng.uniform(-0.15, 0.15) * distance
+    x_low, x_high = radius + 2 + max(0.0, -drift), width - radius - 2 - max(0.0, drift)
+    x_start = rng.uniform(x_low, max(x_low, x_high))
+    angle = np.full(num_frames, rng.uniform(0, 360))
+    return [
+        _Pose(
+            _linear(x_start, x_start + drift, num_frames),
+            _linear(y_start, y_start - distance, num_frames),
+            np.full(num_frames, radius),
+            angle,
+        )
+    ]
+
+
+def _orbit_clockwise(rng, height, width, num_frames):
+    """One object circling a point clockwise, 0.5-0.9 of a turn, without turning itself."""
+    short = min(height, width)
+    radius = rng.uniform(0.1, 0.15) * short
+    orbit = rng.uniform(0.18, 0.28) * short
+    margin = orbit + radius + 2
+    cx = rng.uniform(margin, width - margin)
+    cy = rng.uniform(margin, height - margin)
+    # y points down on screen: a growing angle turns clockwise.
+    theta = rng.uniform(0, 2 * np.pi) + _linear(0.0, rng.uniform(0.5, 0.9) * 2 * np.pi, num_frames)
+    angle = np.full(num_frames, rng.uniform(0, 360))
+    return [
+        _Pose(
+            cx + orbit * np.cos(theta),
+            cy + orbit * np.sin(theta),
+            np.full(num_frames, radius),
+            angle,
+        )
+    ]
+
+
+# The motion of each pair's forward class, by its name.
+_MOTIONS = {
+    "move_left": _move_left,
+    "approach": _approach,
+    "rotate_clockwise": _rotate_clockwise,
+    "meet": _meet,
+    "move_up": _move_up,
+    "orbit_clockwise": _orbit_clockwise,
+}
 
 
 # Drawing.

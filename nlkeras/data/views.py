@@ -23,6 +23,11 @@ PROTOCOLS = ("three_crop", "full_frame", "center_crop")
 _CROPS = {"three_crop": (0, 1, 2), "center_crop": (1,), "full_frame": ()}
 
 
+def frames_at(frames, indices):
+    """The `frames_for` of a video decoded only at `indices` (sorted), into `frames`."""
+    return lambda wanted: tf.gather(frames, tf.searchsorted(indices, wanted))
+
+
 @dataclasses.dataclass(frozen=True)
 class TestViews:
     """A recipe's test protocol as plain values, and the views it cuts.
@@ -69,6 +74,19 @@ class TestViews:
         """Whole clips whose views fit in one model call (at least one)."""
         return min(max(self.views_per_batch // self.views_per_clip, 1), self.num_clips)
 
+    def frame_indices(self, num_video_frames, clip_indices=None):
+        """int32 `(C, num_frames)`: the frames clips `clip_indices` (default: all) sample."""
+        if clip_indices is None:
+            clip_indices = tf.range(self.num_clips)
+        clip_indices = tf.convert_to_tensor(clip_indices, tf.int32)
+        return processors.view_frame_indices(
+            num_video_frames,
+            self.num_frames,
+            self.sample_rate,
+            clip_indices[:, None],
+            self.num_clips,
+        )
+
     def views(self, frames_for, num_video_frames, clip_indices):
         """The normalised views of clips `clip_indices` of one video.
 
@@ -82,15 +100,7 @@ class TestViews:
         Returns float32 `(C * views_per_clip, T, S, S, 3)` (`(..., T, H', W',
         3)` for `full_frame`), clip by clip, then crop, then flip.
         """
-        clip_indices = tf.convert_to_tensor(clip_indices, tf.int32)
-        indices = processors.view_frame_indices(
-            num_video_frames,
-            self.num_frames,
-            self.sample_rate,
-            clip_indices[:, None],
-            self.num_clips,
-        )
-        indices = tf.reshape(indices, [-1])
+        indices = tf.reshape(self.frame_indices(num_video_frames, clip_indices), [-1])
         # (C * T, H', W', 3): every clip decoded and scaled once.
         frames = processors.scale_short_side(frames_for(indices), self.scale)
         if _CROPS[self.protocol]:

@@ -182,28 +182,54 @@ class NonLocalBlock(keras.layers.Layer):
             scores = scores * ops.cast(ops.shape(theta)[-1], scores.dtype) ** -0.5
         return ops.softmax(scores, axis=-1)
 
-    def _attend(self, x):
-        shape = ops.shape(x)
-        batch = shape[0]
+    def _weights_and_values(self, x):
+        """The normalised pairwise weights (batch, queries, keys) and `g`, (batch, keys, inner)."""
+        batch = ops.shape(x)[0]
         theta = x if self.mode == "gaussian" else self.theta(x)
         phi, g = self._keys_and_values(x)
         theta = ops.reshape(theta, (batch, -1, ops.shape(theta)[-1]))
         phi = ops.reshape(phi, (batch, -1, ops.shape(phi)[-1]))
         g = ops.reshape(g, (batch, -1, self._inner))
-        y = ops.matmul(self._affinity(theta, phi), g)
-        return ops.reshape(y, (batch, shape[1], shape[2], shape[3], self._inner))
+        return self._affinity(theta, phi), g
+
+    def _attend(self, x):
+        shape = ops.shape(x)
+        weights, g = self._weights_and_values(x)
+        y = ops.matmul(weights, g)
+        return ops.reshape(y, (shape[0], shape[1], shape[2], shape[3], self._inner))
+
+    def _groups(self, inputs):
+        """(batch * groups, group_size, h, w, c): each group attends only to itself."""
+        if not self.group_size:
+            return inputs
+        shape = ops.shape(inputs)
+        return ops.reshape(inputs, (-1, self.group_size, shape[2], shape[3], shape[4]))
 
     def call(self, inputs, training=None):
-        x = inputs
-        if self.group_size:
-            shape = ops.shape(inputs)
-            x = ops.reshape(inputs, (-1, self.group_size, shape[2], shape[3], shape[4]))
-        y = self.out(self._attend(x))
+        y = self.out(self._attend(self._groups(inputs)))
         if self.use_bn:
             y = self.bn(y, training=training)
         if self.group_size:
-            y = ops.reshape(y, shape)
+            y = ops.reshape(y, ops.shape(inputs))
         return inputs + y
+
+    def attention(self, inputs):
+        """The weights `f(x_i, x_j) / C(x)` that `call` averages `g` with, to inspect them.
+
+        The same code path as `call`, which it leaves untouched (a model's
+        outputs and speed do not change). `inputs` as for `call`. Returns
+        `(batch * groups, queries, keys)`: queries in (frames, height, width)
+        order of a group of the input, keys in that order of the key grid
+        (`grids` gives both shapes).
+        """
+        return self._weights_and_values(self._groups(inputs))[0]
+
+    def grids(self, frames, height, width):
+        """(query grid, key grid) of one group, each `(frames, height, width)`, for that input."""
+        frames = self.group_size or frames
+        if self.subsample:
+            return (frames, height, width), (frames, height // 2, width // 2)
+        return (frames, height, width), (frames, height, width)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -97,6 +97,18 @@ class VideoClassifier(keras.Model):
             name=f"{self.name}_{head}",
         )
 
+    def with_classes(self, num_classes):
+        """A classifier for `num_classes` over the very same backbone (a fresh `pred`)."""
+        return VideoClassifier(
+            self.backbone,
+            num_classes=num_classes,
+            pool_size=self.pool_size,
+            dropout=self.dropout,
+            head=self.head,
+            fc_init_std=self.fc_init_std,
+            name=f"{self.name}_{num_classes}_classes",
+        )
+
     def get_config(self):
         return {
             "name": self.name,

@@ -31,15 +31,26 @@ def load_weights(model, path, strict=True):
         # Keras ignores arrays of layers the model lacks (e.g. the non-local
         # blocks of another recipe).
         try:
-            stored = _count_arrays(path)
+            shapes = _array_shapes(path)
         except OSError as error:
             raise OSError(f"{path}: not a readable .weights.h5 file ({error}).") from error
-        if strict and stored != len(model.weights):
+        if strict and len(shapes) != len(model.weights):
             raise ValueError(
-                f"{path} holds {stored} weight arrays, the model has {len(model.weights)}: "
+                f"{path} holds {len(shapes)} weight arrays, the model has {len(model.weights)}: "
                 "weights of another recipe or override?"
             )
-        model.load_weights(path)
+        stored_classes = _classifier_classes(shapes)
+        if strict and stored_classes not in (None, model.num_classes):
+            raise ValueError(
+                f"{path} holds a classifier of {stored_classes} classes, the model has "
+                f"{model.num_classes} (config.model.num_classes)."
+            )
+        if not strict and stored_classes not in (None, model.num_classes):
+            # Loaded through a twin with the file's classifier: the backbone is
+            # shared, `model`'s own `pred` keeps its initialisation.
+            model.with_classes(stored_classes).load_weights(path)
+        else:
+            model.load_weights(path)
         return None
     prefix = checkpoint_prefix(path)
     status = tf.train.Checkpoint(model=model).restore(prefix).expect_partial()
@@ -65,10 +76,20 @@ def weight_files(path):
     return [f"{prefix}.index", *sorted(tf.io.gfile.glob(f"{prefix}.data-*"))]
 
 
-def _count_arrays(path):
-    arrays = []
+def _array_shapes(path):
+    """`{name: shape}` of every array in a `.weights.h5` file."""
+    shapes = {}
     with h5py.File(path, "r") as f:
         f.visititems(
-            lambda _, item: arrays.append(item) if isinstance(item, h5py.Dataset) else None
+            lambda name, item: (
+                shapes.update({name: item.shape}) if isinstance(item, h5py.Dataset) else None
+            )
         )
-    return len(arrays)
+    return shapes
+
+
+def _classifier_classes(shapes):
+    """The class count of the file's classifier: its one top-level 2-D array (`pred`'s kernel)."""
+    # "layers/<layer>/vars/<i>": the classifier's own arrays, not the backbone's.
+    kernels = [shape for name, shape in shapes.items() if name.count("/") == 3 and len(shape) == 2]
+    return kernels[0][1] if len(kernels) == 1 else None

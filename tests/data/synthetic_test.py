@@ -257,3 +257,81 @@ def test_write_video_errors(tmp_path):
         synthetic.write_video(folder, frames)
     with pytest.raises(ValueError, match="uint8"):
         synthetic.write_video(tmp_path / "x.mp4", frames.astype(np.float32))
+
+
+# The novel class set, for fine-tuning: new motions, the same rules.
+
+
+def _novel(class_index, seed, **kwargs):
+    return _layers(class_index, seed, classes="novel", **kwargs)
+
+
+def _centroids(alpha):
+    """Per-frame (x, y) centre of the object's coverage."""
+    ys, xs = np.mgrid[0 : alpha.shape[1], 0 : alpha.shape[2]]
+    total = alpha.sum((1, 2))
+    return (alpha * xs).sum((1, 2)) / total, (alpha * ys).sum((1, 2)) / total
+
+
+def test_novel_classes_are_two_new_pairs():
+    assert synthetic.CLASS_SETS["demo"] == synthetic.CLASS_NAMES
+    assert synthetic.CLASS_SETS["novel"] == (
+        "move_up", "move_down", "orbit_clockwise", "orbit_counterclockwise",
+    )  # fmt: skip
+    assert not set(synthetic.CLASS_SETS["novel"]) & set(synthetic.CLASS_NAMES)
+
+
+def test_unknown_class_set_and_index_raise():
+    with pytest.raises(ValueError, match="Unknown class set 'nope'"):
+        _layers(0, 0, classes="nope")
+    with pytest.raises(ValueError, match=r"class_index must be in \[0, 4\)"):
+        _novel(4, 0)
+
+
+@pytest.mark.parametrize("class_index", range(4))
+def test_novel_set_is_deterministic_and_reversed_in_pairs(class_index):
+    a, b = _novel(class_index, 7), _novel(class_index, 7)
+    np.testing.assert_array_equal(a.frames, b.frames)
+    partner = _novel(class_index ^ 1, 7)
+    np.testing.assert_array_equal(a.frames, partner.frames[::-1])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_move_up_and_down(seed):
+    _, y = _centroids(_novel(0, seed).alpha)
+    assert y[0] - y[-1] > 0.3 * H
+    _, y = _centroids(_novel(1, seed).alpha)
+    assert y[-1] - y[0] > 0.3 * H
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_orbit_direction(seed):
+    """The centre's path encloses area: positive shoelace sum (y down) is clockwise."""
+    for class_index, sign in ((2, 1), (3, -1)):
+        x, y = _centroids(_novel(class_index, seed).alpha)
+        assert sign * np.sum(x[:-1] * y[1:] - x[1:] * y[:-1]) > 0
+        assert np.hypot(x - x.mean(), y - y.mean()).min() > 0.1 * H  # it circles, not spins
+
+
+@pytest.mark.parametrize("class_index", [0, 2])
+def test_novel_objects_stay_inside(class_index):
+    for seed in range(5):
+        alpha = _novel(class_index, seed).alpha
+        border = np.concatenate([alpha[:, 0], alpha[:, -1], alpha[:, :, 0], alpha[:, :, -1]], 1)
+        assert (border.max(1) < 0.5).mean() > 0.9
+
+
+def test_write_novel_videos_draw_apart_from_the_demo(tmp_path):
+    written = synthetic.write_synthetic_videos(
+        tmp_path, 1, seed=3, height=H, width=W, progress=False, classes="novel"
+    )
+    assert [name for _, name in written] == list(synthetic.CLASS_SETS["novel"])
+    # Novel class c is class 8 + c among all sets' classes: no demo video shares its draws.
+    decoded, _ = _read_all(written[0][0])
+    rendered = synthetic.render_video(0, np.random.default_rng([3, 8, 0]), H, W, classes="novel")
+    assert np.abs(_smooth(decoded) - _smooth(rendered)).mean() < 5
+    demo = synthetic.render_video_layers(0, np.random.default_rng([3, 0, 0]), H, W)
+    novel = synthetic.render_video_layers(
+        0, np.random.default_rng([3, 8, 0]), H, W, classes="novel"
+    )
+    assert np.abs(demo.background - novel.background).mean() > 10

@@ -208,6 +208,49 @@ def test_grouped_equals_separate_groups(mode):
     assert np.abs(z - call(plain, x)).max() > 1e-3
 
 
+# ---------------------------------------------------------------- the attention weights
+
+ATTENTION_CASES = {
+    "embedded_gaussian": {},
+    "dot_product": {"mode": "dot_product"},
+    "gaussian": {"mode": "gaussian"},
+    "concatenation": {"mode": "concatenation"},
+    "pool_after_conv": {"pool_before_conv": False},
+    "no_subsample": {"subsample": False},
+    "grouped": {"group_size": 2},
+}
+
+
+@pytest.mark.parametrize("kwargs", ATTENTION_CASES.values(), ids=ATTENTION_CASES.keys())
+def test_attention_is_what_call_averages_g_with(kwargs):
+    """`attention(x) @ g` followed by `out` and BN gives the block's output: the same weights."""
+    shape = (2, 4, 7, 5, C)
+    x = random_input(shape)
+    layer = NonLocalBlock(**kwargs)
+    layer.build(shape)
+    w = randomize(layer, np.random.default_rng(6))
+    weights = keras.ops.convert_to_numpy(layer.attention(x)).astype("float64")
+
+    query_grid, key_grid = layer.grids(*shape[1:4])
+    groups = shape[1] // query_grid[0]
+    assert weights.shape == (shape[0] * groups, np.prod(query_grid), np.prod(key_grid))
+    if layer.mode in ("embedded_gaussian", "gaussian"):
+        np.testing.assert_allclose(weights.sum(axis=-1), 1.0, rtol=1e-5)
+
+    xg = x.astype("float64").reshape(-1, query_grid[0], *shape[2:])
+    pool = np_pool if layer.subsample else (lambda v: v)
+    g_kernel, g_bias = w["g/kernel"], w["g/bias"]
+    if layer.pool_before_conv:
+        g = np_conv(pool(xg), g_kernel, g_bias)
+    else:
+        g = pool(np_conv(xg, g_kernel, g_bias))
+    y = (weights @ g.reshape(len(xg), -1, g.shape[-1])).reshape(*shape[:4], -1)
+    o = np_conv(y, w["out/kernel"], w["out/bias"])
+    o = (o - w["bn/moving_mean"]) / np.sqrt(w["bn/moving_variance"] + EPS)
+    expected = x + o * w["bn/gamma"] + w["bn/beta"]
+    np.testing.assert_allclose(call(layer, x), expected, rtol=1e-5, atol=1e-5)
+
+
 # ---------------------------------------------------------------- argument checks
 
 

@@ -72,3 +72,25 @@ def test_a_path_that_is_no_weights_file_is_a_clear_error(tmp_path):
         load_weights(tiny(), str(tmp_path / "nothing"))
     with pytest.raises(FileNotFoundError, match="not a .pkl"):
         load_weights(tiny(), str(tmp_path))  # a folder without checkpoints
+
+
+def test_weights_h5_of_another_class_count_initialise_all_but_the_classifier(trained, tmp_path):
+    """Fine-tuning from nlkeras weights: the backbone loads, `pred` keeps its fresh init."""
+    trained.save_weights(str(tmp_path / "m.weights.h5"))
+    model = tiny(num_classes=5)
+    fresh = model.pred.get_weights()
+    load_weights(model, str(tmp_path / "m.weights.h5"), strict=False)
+    assert_same_weights(model.backbone, trained.backbone)
+    for x, y in zip(model.pred.get_weights(), fresh, strict=True):
+        np.testing.assert_array_equal(x, y)
+    with pytest.raises(ValueError, match="classifier of 3 classes, the model has 5"):
+        load_weights(tiny(num_classes=5), str(tmp_path / "m.weights.h5"), strict=True)
+
+
+def test_a_missing_or_unreadable_file_is_named(tmp_path):
+    for name in ("absent.weights.h5", "absent.pkl"):
+        with pytest.raises(FileNotFoundError, match=f"{name}: no such weights file"):
+            load_weights(tiny(), str(tmp_path / name))
+    (tmp_path / "junk.weights.h5").write_text("not hdf5")
+    with pytest.raises(OSError, match=r"junk\.weights\.h5: not a readable \.weights\.h5 file"):
+        load_weights(tiny(), str(tmp_path / "junk.weights.h5"))
