@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 
@@ -139,3 +140,48 @@ def test_exports_every_default_format_in_bounded_memory(trained, tmp_path):
         assert row["max_abs_diff"] <= tolerance.get(row["format"], 1e-5), row
         assert row["top1_agrees"], row
         assert row["stage_peak_mib"] <= EXPORT_STAGE_MIB[recipe], row
+
+
+def peak_mib(module, *args, out):
+    """Runs `python -m module args`, output to files under `out`; returns (status, peak MiB)."""
+    with open(out / "stdout.txt", "w") as stdout, open(out / "stderr.txt", "w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, *args], cwd=ROOT, stdout=stdout, stderr=stderr
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+    return os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024
+
+
+def write_long_video(path, seconds=120, fps=30.0):
+    """A 340x256 video of a moving bar, written frame by frame (never held whole)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (340, 256))
+    frame = np.zeros((256, 340, 3), np.uint8)
+    for i in range(int(seconds * fps)):
+        frame[:] = 40
+        frame[:, (i * 3) % 320 : (i * 3) % 320 + 20] = 220
+        writer.write(frame)
+    writer.release()
+
+
+def test_predicts_a_long_video_in_the_memory_of_a_short_one(trained, videos, tmp_path):
+    """3600 frames cost no more than 130: only the sampled frames are kept."""
+    recipe, workdir, _ = trained
+    write_long_video(tmp_path / "long.mp4")
+    name = synthetic.CLASS_NAMES[0]
+    short = str(videos / "videos" / name / f"{name}_0.mp4")
+    args = [
+        f"--recipe={recipe}", f"--weights={workdir / 'final.weights.h5'}",
+        f"--config.data.test_files={videos / 'test-*'}", "--config.test.num_clips=2",
+    ]  # fmt: skip
+    peaks = {}
+    for name, video in (("short", short), ("long", str(tmp_path / "long.mp4"))):
+        out = tmp_path / name
+        out.mkdir()
+        status, peaks[name] = peak_mib(
+            "nlkeras.predict", *args, f"--out={out / 'top.jsonl'}", video, out=out
+        )
+        assert status == 0, (out / "stderr.txt").read_text()[-4000:]
+        (line,) = [json.loads(x) for x in (out / "top.jsonl").read_text().splitlines()]
+        assert len(line["top"]) == 5 and sum(c["probability"] for c in line["top"]) <= 1 + 1e-6
+    assert line["frames"] == 3600
+    assert peaks["long"] < peaks["short"] + 256, peaks
