@@ -7,7 +7,7 @@ from nlkeras import config as config_lib
 
 STEPS_400K = (150000, 150000, 100000)
 
-# original-semantics.md §6 and §7, one row per script:
+# §6 and §7 of docs/original-semantics.md, one row per script:
 # script, arch, variant, frames, rate, non-local, frozen BN, dropout, batch, GPUs,
 # base LR, step sizes, iterations, jitter, precise BN, top-1, top-5
 TABLE = {

@@ -1,7 +1,7 @@
 """Small pure TensorFlow functions of the clip pipelines, documented by shape.
 
 Each reproduces one rule of the original's video input op (§4 of
-original-semantics.md): temporal sampling with wrap-around, short-side
+docs/original-semantics.md): temporal sampling with wrap-around, short-side
 scaling with truncated sizes, random or positional crops, flips and the
 scalar RGB normalisation. Random draws are stateless, from an explicit
 `seed` of shape (2,), so a pipeline with a seed is repeatable.

@@ -1,6 +1,6 @@
 """The test views of a video, for every caller: evaluation, validation, serving, prediction.
 
-A test protocol takes K clips per video (§4.3 of docs/original-semantics.md:
+A test protocol takes K clips per video (§4.4 of docs/original-semantics.md:
 clip `j` starts at floor(j * N / K), wrapping around), scales each to short
 side `scale`, and cuts its views: 3 crops along the longer side
 (`three_crop`, the original's test), the centre crop only (`center_crop`),

@@ -3,7 +3,7 @@
 Records are built in memory with tiny frames (32 x 48) stored at the short
 side the pipelines scale to, so scaling is the identity and every clip can be
 recomputed by hand from the decoded JPEGs: which frames, which crop, which
-flip (§4.4, §4.5 of original-semantics.md).
+flip (§4.4, §4.5 of docs/original-semantics.md).
 """
 
 import os

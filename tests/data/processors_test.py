@@ -3,7 +3,7 @@
 Each processor runs eagerly and inside `tf.data.Dataset.map` (graph mode, the
 way the pipelines call it). Inputs encode their own coordinates (frame index,
 row, column) so exact indices and offsets can be read back (§4.4, §4.5 of
-original-semantics.md).
+docs/original-semantics.md).
 """
 
 import numpy as np

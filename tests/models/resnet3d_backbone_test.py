@@ -63,7 +63,10 @@ def test_fresh_model_starts_as_the_original():
 
 
 def original_blob_prefixes(stage_blocks, non_local_names):
-    """Layer-level blob prefixes of a checkpoint of the original (§3.1 naming rules)."""
+    """Layer-level blob prefixes of a checkpoint of the original.
+
+    From the naming rules (§3.1 of docs/original-semantics.md).
+    """
     names = {"conv1", "res_conv1_bn", "pred", *non_local_names}
     for stage, blocks in zip((2, 3, 4, 5), stage_blocks, strict=True):
         for i in range(blocks):

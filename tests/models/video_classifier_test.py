@@ -36,7 +36,10 @@ def softmax(x):
 
 
 def test_fully_convolutional_head_is_mean_of_per_position_softmax():
-    """§2.9: pred as a 1x1x1 conv on the pool5 map, softmax per position, then mean."""
+    """pred as a 1x1x1 conv on the pool5 map, softmax per position, then mean.
+
+    The original's test head (§2.9 of docs/original-semantics.md).
+    """
     model = tiny()
     randomize(model)
     clips = np.random.default_rng(1).normal(size=(2, 4, 48, 64, 3)).astype("float32")

@@ -1,6 +1,6 @@
 """Every recipe's model against the original's architecture facts.
 
-The expectations below are written from original-semantics.md (§2.2 temporal
+The expectations below are written from docs/original-semantics.md (§2.2 temporal
 kernels, §2.4 and §2.11 shape walks, §2.6 non-local placement) and from the
 reference parameter counts, independently of `nlkeras.models.specs`.
 """

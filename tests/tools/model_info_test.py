@@ -32,7 +32,7 @@ def test_prints_the_table_for_r101_long_clips():
     out = result.stdout
     assert "I3D R101 (resnet_video_org), 128x1 frames" in out
     assert "frozen BN" in out
-    # §2.11 walk for 128x1 on resnet_video_org: 64 -> 32 -> 32 -> 16.
+    # §2.11 of docs/original-semantics.md, 128x1 on resnet_video_org: 64 -> 32 -> 32 -> 16.
     assert "conv1  64x112x112, 64" in out and "res5   16x7x7, 2048" in out
     assert "16x8x11, 2048" in out  # whole 256x340 frames
     assert f"{expected_trainable('i3d', 101, True, True):,} trainable" in out

@@ -18,7 +18,10 @@ def tiny(**kwargs):
 
 
 def caffe2_checkpoint(model, seed=0):
-    """A checkpoint in the original's layout with distinct random values, from the rules (§3.1)."""
+    """A checkpoint in the original's layout with distinct random values.
+
+    Made from the naming rules (§3.1 of docs/original-semantics.md).
+    """
     rng = np.random.default_rng(seed)
     blobs = {}
     for variable in model.weights:
