@@ -1,7 +1,8 @@
 """Custom Keras layers of nlkeras (keras and keras.ops only)."""
 
 from nlkeras.layers.affine import Affine
+from nlkeras.layers.batch_normalization import BatchNormalization
 from nlkeras.layers.non_local_block import NonLocalBlock
 from nlkeras.layers.separable_pooling import SeparablePooling3D
 
-__all__ = ["Affine", "NonLocalBlock", "SeparablePooling3D"]
+__all__ = ["Affine", "BatchNormalization", "NonLocalBlock", "SeparablePooling3D"]

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from nlkeras.layers.batch_normalization import BatchNormalization
+
 MODES = ("embedded_gaussian", "dot_product", "gaussian", "concatenation")
 
 
@@ -140,7 +142,7 @@ class NonLocalBlock(keras.layers.Layer):
         self.out = self._conv(channels, "out", zero=self.zero_init_output)
         self.out.build((None, None, None, None, inner))
         if self.use_bn:
-            self.bn = keras.layers.BatchNormalization(
+            self.bn = BatchNormalization(
                 epsilon=self.bn_epsilon,
                 momentum=self.bn_momentum,
                 gamma_initializer="zeros",

@@ -2,7 +2,7 @@
 
 import keras
 
-from nlkeras.layers import Affine, NonLocalBlock, SeparablePooling3D
+from nlkeras.layers import Affine, BatchNormalization, NonLocalBlock, SeparablePooling3D
 
 BN_EPSILON = 1.0000001e-5
 
@@ -11,7 +11,7 @@ def _normalization(frozen_bn, epsilon, momentum, gamma, synchronized, name):
     """Trainable BN, or the frozen `Affine` the long-clip recipes use instead."""
     if frozen_bn:
         return Affine(name=name)
-    return keras.layers.BatchNormalization(
+    return BatchNormalization(
         epsilon=epsilon,
         momentum=momentum,
         gamma_initializer=gamma,
