@@ -35,15 +35,9 @@ class ServingFunctions:
         self.model = model if model.head == "probabilities" else model.with_head("probabilities")
         self.num_classes = model.num_classes
         self.test_views = views.TestViews(**protocol)
-        backbone = model.backbone
-        self.strides = (backbone.conv1_temporal_stride, backbone.pool1_temporal_size)
-        # Only res3's non-local blocks attend in groups (a model without them has no rule).
-        self.res3_group_size = (
-            backbone.nonlocal_group_sizes[1] if backbone.nonlocal_blocks[1] else 0
-        )
-        self.min_frames, self.min_side = specs.min_clip_shape(
-            model.pool_size, *self.strides, self.res3_group_size
-        )
+        self.geometry = specs.Geometry.of(model.backbone.get_config())
+        self.res3_group_size = self.geometry.res3_group_size
+        self.min_frames, self.min_side = self.geometry.min_clip_shape(model.pool_size)
         t = self.test_views
         if t.num_frames < self.min_frames or t.scale < self.min_side:
             raise ValueError(
@@ -78,15 +72,13 @@ class ServingFunctions:
             ),
         ]
         if self.res3_group_size:
-            group = self.res3_group_size
-            res3_frames = specs.feature_map_shape(shape[1], 1, 1, *self.strides)[0]
-            step = group * self.strides[0] * self.strides[1] * 2
+            step = self.geometry.frames_step
             checks.append(
                 tf.debugging.assert_equal(
-                    res3_frames % group,
-                    0,
-                    message=f"`clips` frames must leave res3 a multiple of {group} frames for "
-                    f"its grouped non-local blocks (e.g. {self.min_frames}, "
+                    self.geometry.frames_fit(shape[1]),
+                    True,
+                    message=f"`clips` frames must leave res3 a multiple of {self.res3_group_size} "
+                    f"frames for its grouped non-local blocks (e.g. {self.min_frames}, "
                     f"{self.min_frames + step} or {self.min_frames + 2 * step} frames)",
                 )
             )

@@ -13,6 +13,7 @@ pickle, a damaged shard) ends in one `error: ...` line and exit status 2;
 
 import difflib
 import importlib.util
+import os
 import pickle
 import sys
 import traceback
@@ -50,6 +51,16 @@ def define_config_flag():
     return config_flags.DEFINE_config_file(
         "config", None, "Set by --recipe; override keys with --config.KEY=VALUE.", lock_config=True
     )
+
+
+def recipe_name():
+    """`NAME` of `--recipe NAME[:ARG]`: what a run's outputs are named after."""
+    return flags.FLAGS.recipe.partition(":")[0]
+
+
+def default_workdir():
+    """Where a run of the recipe writes when no folder is given: `runs/NAME`."""
+    return os.path.join("runs", recipe_name())
 
 
 def _flat_keys(config, prefix=""):

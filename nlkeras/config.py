@@ -13,20 +13,20 @@ arguments with `model_kwargs()` and friends: library code never sees it.
 
 import ml_collections
 
-from nlkeras.data import builder, views
+from nlkeras.data import builder, processors, views
+from nlkeras.layers import non_local_block
+from nlkeras.layers.batch_normalization import BN_EPSILON
 from nlkeras.models import specs
+from nlkeras.training import schedule
 
-NON_LOCAL_MODES = ("embedded_gaussian", "dot_product", "gaussian", "concatenation")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("auto", "mirrored", "multi_worker", "tpu", "one_device")
-LR_POLICIES = ("steps_with_relative_lrs", "steps_with_lrs", "steps_with_decay")
 
 
 def default_config():
     """The schema, holding the original recipes' shared settings."""
     c = ml_collections.ConfigDict()
     c.recipe = ""
-    c.workdir = ""  # CHECKPOINT.DIR
     c.seed = 0  # RNG_SEED (the original seeded numpy only)
     c.log_period = 10  # LOG_PERIOD
     c.mixed_precision = "float32"
@@ -44,9 +44,12 @@ def default_config():
             variant="resnet_video",  # MODEL_NAME
             num_classes=400,  # NUM_CLASSES; 0 = from the data (resolve_num_classes)
             frozen_bn=False,  # USE_AFFINE
-            bn_epsilon=1.0000001e-5,  # BN_EPSILON
+            bn_epsilon=BN_EPSILON,  # BN_EPSILON
             bn_momentum=0.9,  # BN_MOMENTUM
             bn_init_gamma=0.0,  # BN_INIT_GAMMA (branch2c)
+            # Training BN statistics over groups of this many clips of a replica's batch
+            # (the original: each GPU's TRAIN.BATCH_SIZE / NUM_GPUS); 0 = the whole batch.
+            bn_batch_size=0,
             fc_init_std=0.01,  # FC_INIT_STD
             dropout_rate=0.5,  # TRAIN.DROPOUT_RATE
             width=64,  # RESNETS.WIDTH_PER_GROUP
@@ -65,7 +68,7 @@ def default_config():
             zero_init_output=False,  # USE_ZERO_INIT_CONV
             res3_group_size=0,  # grouped res3 blocks of the frozen-BN recipes
             conv_init_std=0.01,  # CONV_INIT_STD
-            bn_epsilon=1.0000001e-5,  # BN_EPSILON
+            bn_epsilon=BN_EPSILON,  # BN_EPSILON
             bn_momentum=0.9,  # BN_MOMENTUM
         )
     )
@@ -79,8 +82,8 @@ def default_config():
             crop_size=224,  # TRAIN.CROP_SIZE
             jitter_scales=(256, 320),  # TRAIN.JITTER_SCALES
             flip_prob=0.5,  # mirror=1 of the video input op
-            mean=114.75,  # MODEL.MEAN
-            std=57.375,  # MODEL.STD
+            mean=processors.MEAN,  # MODEL.MEAN
+            std=processors.STD,  # MODEL.STD
             use_bgr=False,  # MODEL.USE_BGR
             shuffle_buffer=1024,
             # Skip the rest of a shard at a damaged record (counted in log.jsonl)
@@ -93,6 +96,9 @@ def default_config():
     c.train = ml_collections.ConfigDict(
         dict(
             batch_size=64,  # TRAIN.BATCH_SIZE, global
+            # The batch base_lr is tuned for: a recipe that changes batch_size sets both;
+            # an override of batch_size alone scales the LR linearly.
+            reference_batch_size=64,
             tuned_replicas=8,  # NUM_GPUS the recipe was tuned for
             eval_period=20000,  # TRAIN.EVAL_PERIOD
             precise_bn=True,  # TRAIN.COMPUTE_PRECISE_BN
@@ -163,10 +169,10 @@ def validate(config):
     _check_choice(config.model.arch, specs.ARCHS, "model.arch")
     _check_choice(config.model.depth, tuple(specs.STAGE_BLOCKS), "model.depth")
     _check_choice(config.model.variant, tuple(specs.VARIANTS), "model.variant")
-    _check_choice(config.non_local.mode, NON_LOCAL_MODES, "non_local.mode")
+    _check_choice(config.non_local.mode, non_local_block.MODES, "non_local.mode")
     _check_choice(config.mixed_precision, PRECISIONS, "mixed_precision")
     _check_choice(config.distribution.strategy, STRATEGIES, "distribution.strategy")
-    _check_choice(config.solver.lr_policy, LR_POLICIES, "solver.lr_policy")
+    _check_choice(config.solver.lr_policy, schedule.POLICIES, "solver.lr_policy")
     _check_choice(config.test.protocol, views.PROTOCOLS, "test.protocol")
     blocks = config.model.stage_blocks
     if blocks and (len(blocks) != 4 or min(blocks) < 1):
@@ -185,12 +191,12 @@ def validate(config):
             f"Received: jitter_scales={config.data.jitter_scales}, "
             f"crop_size={config.data.crop_size}"
         )
-    frames = feature_map_shape(config)[0]  # res3 to res5 share this length
-    group = config.non_local.res3_group_size
-    if 3 in config.non_local.stages and group and frames % group:
+    shape = geometry(config)
+    frames = shape.res3_frames(config.data.num_frames)  # res3 to res5 share this length
+    if not shape.frames_fit(config.data.num_frames):
         raise ValueError(
-            f"config.non_local.res3_group_size={group} must divide the {frames} "
-            f"frames of res3 ({config.data.num_frames}-frame clips)."
+            f"config.non_local.res3_group_size={shape.res3_group_size} must divide the "
+            f"{frames} frames of res3 ({config.data.num_frames}-frame clips)."
         )
     if frames < 1:
         raise ValueError(
@@ -208,10 +214,31 @@ def validate(config):
             "config.solver.lrs needs one value per step (len(step_sizes)). "
             f"Received: lrs={config.solver.lrs}, step_sizes={config.solver.step_sizes}"
         )
+    # Past the last step the original reads LRS[len(STEP_SIZES)], or fails without it
+    # (§5.1 of docs/original-semantics.md).
+    s = config.solver
+    past_steps = s.max_iter > sum(s.step_sizes) and s.lr_policy != "steps_with_decay"
+    if past_steps and len(s.lrs) <= len(s.step_sizes):
+        raise ValueError(
+            f"config.solver.max_iter={s.max_iter} runs past the last step "
+            f"(sum(step_sizes)={sum(s.step_sizes)}), whose LR is lrs[{len(s.step_sizes)}]: "
+            f"add that value. Received: lrs={s.lrs}, step_sizes={s.step_sizes}"
+        )
     if config.train.batch_size % config.train.tuned_replicas:
         raise ValueError(
             f"config.train.batch_size={config.train.batch_size} must divide by "
             f"config.train.tuned_replicas={config.train.tuned_replicas}."
+        )
+    ghost = config.model.bn_batch_size
+    if ghost < 0 or (ghost and config.train.batch_size % ghost):
+        # Each replica's batch must divide too: its BN layers check that when they run.
+        raise ValueError(
+            f"config.model.bn_batch_size={ghost} must be 0 or divide "
+            f"config.train.batch_size={config.train.batch_size}."
+        )
+    if ghost and config.distribution.sync_batchnorm:
+        raise ValueError(
+            f"config.model.bn_batch_size={ghost} needs config.distribution.sync_batchnorm=False."
         )
     return config
 
@@ -243,15 +270,19 @@ def split_patterns(config):
     return (config.data.train_files, config.data.test_files)
 
 
-def feature_map_shape(config, frames=None, height=None, width=None):
-    """The res5 map for a clip (the training clip by default)."""
-    variant = specs.VARIANTS[config.model.variant]
-    return specs.feature_map_shape(
-        frames or config.data.num_frames,
-        height or config.data.crop_size,
-        width or config.data.crop_size,
-        **variant,
+def geometry(config):
+    """The recipe's `specs.Geometry`: what its model does to a clip's size."""
+    m, nl = config.model, config.non_local
+    spec = specs.backbone_kwargs(
+        m.arch,
+        m.depth,
+        m.variant,
+        non_local_stages=tuple(nl.stages),
+        non_local_layer_mod=nl.layer_mod,
+        non_local_res3_group_size=nl.res3_group_size,
+        stage_blocks=tuple(m.stage_blocks),
     )
+    return specs.Geometry.of(spec)
 
 
 def model_kwargs(config):
@@ -273,6 +304,7 @@ def model_kwargs(config):
         bn_momentum=m.bn_momentum,
         bn_init_gamma=m.bn_init_gamma,
         sync_batchnorm=config.distribution.sync_batchnorm,
+        bn_batch_size=m.bn_batch_size,
         non_local_stages=tuple(nl.stages),
         non_local_layer_mod=nl.layer_mod,
         non_local_res3_group_size=nl.res3_group_size,

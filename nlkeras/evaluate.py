@@ -1,6 +1,6 @@
-r"""Tests a model: `python -m nlkeras.evaluate --recipe NAME --weights W [--data P] [--protocol X]`.
+r"""Tests a model: `python -m nlkeras.evaluate --recipe NAME --weights W [--data P] [--out DIR]`.
 
-The protocols (`--protocol`, default the recipe's `test.protocol`):
+The protocols (`--config.test.protocol=X`, default the recipe's):
 
 - `three_crop`, the original's test: 10 clips x 3 crops of 256x256 at short
   side 256 through the fully-convolutional head;
@@ -17,7 +17,6 @@ the data builder had to skip counts as wrong, as in the original. Writes
     python -m nlkeras.evaluate --recipe demo --weights runs/demo/final.weights.h5
 """
 
-import json
 import logging
 import os
 
@@ -28,10 +27,11 @@ from absl import flags
 from nlkeras import atomic, cli
 from nlkeras import config as config_lib
 from nlkeras.data import builder, pipelines, shards, views
+from nlkeras.distribution import make_strategy, worker_position
 from nlkeras.evaluation.parts import run_key, wait_for
+from nlkeras.evaluation.summary import summarize
 from nlkeras.evaluation.video_scores import VideoScores, score_views
 from nlkeras.models import build_classifier
-from nlkeras.training.loop import make_strategy, worker_position
 from nlkeras.weights.files import load_weights
 
 _CONFIG = cli.define_config_flag()
@@ -39,83 +39,18 @@ _WEIGHTS = flags.DEFINE_string(
     "weights", None, ".weights.h5, original .pkl, or training checkpoint.", required=True
 )
 _DATA = flags.DEFINE_string("data", None, "TFRecord pattern(s); default: the recipe's test files.")
-_PROTOCOL = flags.DEFINE_enum(
-    "protocol", None, list(views.PROTOCOLS), "Default: the recipe's test.protocol."
-)
 _OUT = flags.DEFINE_string("out", None, "Output folder (default: runs/RECIPE/eval_PROTOCOL).")
 _WAIT_MINUTES = flags.DEFINE_float(
     "wait_minutes", 24 * 60, "With several workers: how long worker 0 waits for the others."
 )
 
 
-def unreadable(found, scores):
-    """The shards `DamagedShards` found, each with the videos of it that were not scored."""
-    scored = set(scores.ids.values())
-    items = []
-    for path, entry in sorted(found.items()):
-        stats = builder.stats_path(path)
-        written = []
-        if tf.io.gfile.exists(stats):
-            with tf.io.gfile.GFile(stats) as f:
-                written = json.load(f)["written"]
-        lost = [video for video in written if video not in scored]
-        items.append({"shard": path, **entry, "videos_lost": lost})
-    return items
-
-
-def summarize(scores, files, protocol, views_per_video, damaged=None):
-    """The summary JSON: what was tested, on which videos, and the accuracies.
-
-    The denominator is the split's list (videos written plus those the
-    builder skipped) when the builder's summaries are found, else the
-    videos seen. A video in a shard after a damaged record is missing
-    (wrong) and listed under `unreadable_shards` with the reason.
-    """
-    summaries = builder.summaries_of(files)
-    listed = sum(s["videos_written"] + s["videos_skipped"] for s in summaries.values())
-    complete = builder.covers(summaries, files)
-    num_videos = listed if complete else len(scores.sums)
-    if not complete:
-        logging.warning(
-            "No builder summary covers all of %s: accuracy is over the %d videos seen.",
-            files, num_videos,
-        )  # fmt: skip
-    skipped = [item for s in summaries.values() for item in s["skipped"]] if complete else []
-    incomplete = sorted(scores.ids[v] for v, n in scores.views.items() if n != views_per_video)
-    return {
-        "protocol": protocol,
-        "files": files,
-        "dataset_summaries": {
-            path: {"input_hash": s["input_hash"], "split": s["split"]}
-            for path, s in summaries.items()
-        },
-        "videos": num_videos,
-        "videos_scored": len(scores.sums),
-        "videos_missing": num_videos - len(scores.sums),
-        "videos_skipped_by_builder": [
-            {"video_id": s["video_id"], "reason": s["reason"]} for s in skipped
-        ],
-        "videos_with_missing_views": incomplete,
-        "unreadable_shards": unreadable(damaged.found if damaged else {}, scores),
-        "views": scores.num_views,
-        "views_per_video": views_per_video,
-        "top1": scores.accuracy(1, num_videos),
-        "top5": scores.accuracy(5, num_videos),
-        "clip_top1": scores.clip_accuracy(1),
-        "clip_top5": scores.clip_accuracy(5),
-    }
-
-
 def main(argv):
     del argv
     config = config_lib.resolve_num_classes(config_lib.validate(_CONFIG.value))
-    recipe = flags.FLAGS.recipe.partition(":")[0]
-    protocol = _PROTOCOL.value or config.test.protocol
-    config.test.protocol = protocol
+    protocol = config.test.protocol
     files = pipelines.list_files(_DATA.value or config.data.test_files)
-    out = _OUT.value or os.path.join(
-        config.workdir or os.path.join("runs", recipe), f"eval_{protocol}"
-    )
+    out = _OUT.value or os.path.join(cli.default_workdir(), f"eval_{protocol}")
     tf.io.gfile.makedirs(out)
     logging.getLogger().setLevel(logging.INFO)
 
@@ -141,14 +76,14 @@ def main(argv):
     views_per_video = views.TestViews(**config_lib.test_protocol_kwargs(config)).views_per_video
     # The bar's total, when the builder's summaries list exactly this worker's shards.
     summaries = builder.summaries_of(share)
-    written = sum(s["videos_written"] for s in summaries.values())
+    written = sum(s.videos_written for s in summaries.values())
     total = written * views_per_video if builder.covers(summaries, share) else None
     with tqdm.tqdm(total=total, unit="view", desc=protocol) as bar:
         scores = score_views(model, dataset, strategy, progress=bar.update)
     if workers > 1:
         # A part left by an earlier run with other weights, data or settings is
         # not this run's: parts carry a key of what they scored.
-        key = run_key(_WEIGHTS.value, files, config)
+        key = run_key(_WEIGHTS.value, files, config.to_dict())
         parts = [os.path.join(out, f"scores-part{i}-of-{workers}.npz") for i in range(workers)]
         scores.save(parts[position], run_key=key)
         if position:
@@ -158,7 +93,7 @@ def main(argv):
 
     scores.save(os.path.join(out, "scores.npz"))
     summary = summarize(scores, files, protocol, views_per_video, damaged)
-    summary.update(recipe=recipe, weights=_WEIGHTS.value)
+    summary.update(recipe=cli.recipe_name(), weights=_WEIGHTS.value)
     atomic.write_json(os.path.join(out, "summary.json"), summary)
     print(
         f"{protocol}: {summary['videos']} videos ({summary['videos_missing']} missing), "

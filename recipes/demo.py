@@ -37,6 +37,7 @@ def get_config(arg=None):
     )
     config.train.update(
         batch_size=16,
+        reference_batch_size=16,
         tuned_replicas=1,
         eval_period=500,
         precise_bn_iters=20,

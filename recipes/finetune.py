@@ -15,8 +15,8 @@ The base recipe's model and data settings, with:
   dataset, that is `50 * videos / train.batch_size` iterations
   (`--config.solver.max_iter`, `--config.solver.step_sizes`).
 
-Without `train.init_weights` the same recipe trains from scratch: the baseline
-a fine-tuning run should beat.
+It refuses to start without `train.init_weights`; the from-scratch baseline a
+fine-tuning run should beat is `--config.train.init_from=scratch`.
 
     python -m tools.build_tfrecords --videos my_videos/train --split train --out data/mine
     python -m tools.build_tfrecords --videos my_videos/test --split test --out data/mine
@@ -31,6 +31,8 @@ never sees, generated in `data/synthetic_novel` when missing:
     python -m nlkeras.train --recipe demo --workdir runs/demo
     python -m nlkeras.train --recipe finetune:demo --workdir runs/finetune_demo \
         --config.train.init_weights=runs/demo/final.weights.h5
+    python -m nlkeras.train --recipe finetune:demo --workdir runs/scratch_novel \
+        --config.train.init_from=scratch
 """
 
 import importlib

@@ -17,7 +17,7 @@ def get_config(arg=None):
     config = i3d_8f_300k.get_config(arg)
     config.model.dropout_rate = 0.0
     config.data.jitter_scales = (256, 256)
-    config.train.update(batch_size=32, tuned_replicas=4)
+    config.train.update(batch_size=32, reference_batch_size=32, tuned_replicas=4)
     config.solver.base_lr = 0.005
     config.paper.update(
         script="run_i3d_baseline_300k_4gpu.sh",

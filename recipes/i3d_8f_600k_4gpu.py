@@ -14,7 +14,7 @@ from recipes import i3d_8f
 
 def get_config(arg=None):
     config = i3d_8f.get_config(arg)
-    config.train.update(batch_size=32, tuned_replicas=4)
+    config.train.update(batch_size=32, reference_batch_size=32, tuned_replicas=4)
     config.solver.update(base_lr=0.005, step_sizes=(300000, 200000, 100000), max_iter=600000)
     config.paper.update(
         script="run_i3d_baseline_600k_4gpu.sh",

@@ -18,7 +18,7 @@ def get_config(arg=None):
     config.model.variant = "resnet_video_org"
     config.data.num_frames = 128
     config.data.sample_rate = 1
-    config.train.init_from = "run_i3d_baseline_400k_32f/affine_model_400k.pkl"
+    config.train.init_from = "affine_model_400k.pkl: i3d_32f's BN folded (tools.bn_to_affine)"
     # A 128x256x256 view holds about 0.4 GiB of activations: 2 clips' 3 crops a call.
     config.test.views_per_batch = 6
     config.paper.update(

@@ -25,9 +25,10 @@ def get_config(arg=None):
     config.non_local.update(use_bn=False, zero_init_output=True, res3_group_size=4)
     config.train.update(
         batch_size=16,
+        reference_batch_size=16,
         tuned_replicas=8,
         precise_bn=False,
-        init_from="run_i3d_baseline_400k/affine_model_400k.pkl",
+        init_from="affine_model_400k.pkl: i3d_8f's BN folded (tools.bn_to_affine)",
     )
     config.solver.base_lr = 0.0025
     config.paper.update(

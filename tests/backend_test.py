@@ -12,19 +12,13 @@ import sys
 import numpy as np
 import pytest
 
+from nlkeras.data import processors
 from nlkeras.models import build_classifier
-from tests.export.conftest import calibrated
+from tests.testing import TINY, calibrated
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL = dict(
-    num_classes=5,
-    num_frames=4,
-    crop_size=32,
-    width=4,
-    stage_blocks=(1, 1, 1, 1),
-    non_local_stages=(3, 4),
-    non_local_layer_mod=1,
-    head="probabilities",
+    TINY, num_classes=5, non_local_stages=(3, 4), non_local_layer_mod=1, head="probabilities"
 )
 
 _ON_JAX = """
@@ -50,7 +44,7 @@ def test_jax_backend_gives_tensorflows_probabilities(arch, tmp_path):
     rng = np.random.default_rng(0)
     # A training-size clip and a larger, fully-convolutional one.
     for shape in ((2, 4, 32, 32, 3), (1, 4, 40, 54, 3)):
-        clips = ((rng.integers(0, 256, shape) - 114.75) / 57.375).astype("float32")
+        clips = ((rng.integers(0, 256, shape) - processors.MEAN) / processors.STD).astype("float32")
         np.save(tmp_path / "clips.npy", clips)
         result = subprocess.run(
             [sys.executable, "-c", _ON_JAX, repr(kwargs), str(tmp_path / "m.weights.h5"),

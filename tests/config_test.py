@@ -115,11 +115,15 @@ def broken(**changes):
         (dict(model__stage_blocks=(1, 1)), r"config\.model\.stage_blocks"),
         (dict(data__jitter_scales=(200, 320)), r"config\.data\.jitter_scales"),
         (dict(non_local__res3_group_size=3), r"config\.non_local\.res3_group_size"),
+        (dict(model__bn_batch_size=24), r"config\.model\.bn_batch_size=24 .*train\.batch_size=64"),
+        (dict(model__bn_batch_size=8, distribution__sync_batchnorm=True), r"sync_batchnorm"),
         (dict(train__batch_size=60), r"config\.train\.batch_size=60"),
         (dict(solver__lrs=(1.0,)), r"config\.solver\.lrs"),
         (dict(mixed_precision="float8"), r"config\.mixed_precision"),
         (dict(distribution__strategy="horovod"), r"config\.distribution\.strategy"),
         (dict(data__num_frames=1, model__variant="resnet_video_org"), r"num_frames"),
+        # Past sum(step_sizes) the original reads LRS[len(STEP_SIZES)]: it must exist.
+        (dict(solver__max_iter=400001, solver__lrs=(1.0, 0.1, 0.01)), r"lrs\[3\]"),
     ],
 )
 def test_validate_names_the_bad_key(changes, message):
@@ -152,3 +156,17 @@ def test_model_kwargs_are_plain_values():
     plain = (str, int, float, bool, tuple, dict)
     assert all(isinstance(v, plain) for v in kwargs.values())
     assert all(isinstance(v, plain) for v in kwargs["non_local"].values())
+
+
+BASES = [name for name in cli.recipe_names() if name != "finetune"]
+
+
+@pytest.mark.parametrize("recipe", [*BASES, "finetune:demo", "finetune:i3d_8f_300k_4gpu"])
+def test_the_reference_batch_is_the_recipes_batch(recipe):
+    """`base_lr` is tuned for the recipe's own batch: only an override scales it."""
+    c = cli.load_recipe(recipe)
+    assert c.train.reference_batch_size == c.train.batch_size
+
+
+def test_max_iter_past_the_steps_runs_at_the_next_lr():
+    config_lib.validate(broken(solver__max_iter=500000))  # lrs[3], 0.001, as the original

@@ -4,8 +4,9 @@ r"""Folds a checkpoint's BN into frozen affine maps (the original's modify_caffe
     python -m tools.bn_to_affine --recipe i3d_8f runs/i3d_8f/final.weights.h5 affine.weights.h5
 
 The output starts the frozen-BN recipes (`i3d_affine_32f`, ...): `s / sqrt(var + 1e-5)`,
-`b - mean * s / sqrt(var + 1e-5)`; `pred`, momentum and the iteration are dropped. nlkeras
-weights (`.weights.h5`) are read with the recipe's model and written for its frozen-BN twin.
+`b - mean * s / sqrt(var + 1e-5)`; `pred`, momentum and the iteration are dropped (a `.pkl`
+gets `model_iter` 0 and the original script's `lr`, 0.00125). nlkeras weights (`.weights.h5`)
+are read with the recipe's model and written for its frozen-BN twin.
 """
 
 import sys
@@ -31,7 +32,7 @@ def main(argv):
         frozen = build_classifier(**config_lib.model_kwargs(config))
     try:
         blobs = surgery.bn_to_affine(caffe2.read_blobs(argv[1], source))
-        report = caffe2.write_blobs(blobs, argv[2], frozen)
+        report = caffe2.write_blobs(blobs, argv[2], frozen, lr=surgery.BN_TO_AFFINE_LR)
     except ValueError as error:
         sys.exit(f"error: {error}")
     print(f"{argv[2]}: {len(blobs)} blobs, BN folded into affine maps")

@@ -111,11 +111,11 @@ def main(argv):
     except OSError as error:
         sys.exit(f"error: {error}")
     print(
-        f"{summary['split']}: {summary['videos_written']} videos written, "
-        f"{summary['videos_skipped']} skipped, {summary['frames']} frames, "
-        f"{summary['bytes'] / 2**20:.1f} MiB in {len(summary['shards'])} shards"
+        f"{summary.split}: {summary.videos_written} videos written, "
+        f"{summary.videos_skipped} skipped, {summary.frames} frames, "
+        f"{summary.bytes / 2**20:.1f} MiB in {len(summary.shards)} shards"
     )
-    for item in summary["skipped"]:
+    for item in summary.skipped:
         print(f"  skipped {item['path']}: {item['reason']}")
 
 

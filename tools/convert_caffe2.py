@@ -6,7 +6,8 @@ r"""Converts between the original's checkpoints and nlkeras weights of a recipe'
 
 `.pkl` -> nlkeras prints the report: blobs loaded, model weights without a
 blob, unused blobs, skipped blobs (a classifier for another class count).
-nlkeras -> `.pkl` writes the original's layout, for its tools.
+nlkeras -> `.pkl` writes the original's layout, for its tools, with `model_iter` 0 and the
+recipe's base LR as `lr`.
 """
 
 import sys
@@ -31,7 +32,8 @@ def main(argv):
     model = build_classifier(**config_lib.model_kwargs(config))
     if not argv[1].endswith(".pkl"):
         model.load_weights(argv[1])
-        caffe2.save_pickle(caffe2.model_blobs(model), argv[2])
+        # A .weights.h5 has no iteration: a new run at the recipe's base LR.
+        caffe2.save_pickle(caffe2.model_blobs(model), argv[2], lr=config.solver.base_lr)
         print(f"{argv[2]}: {len(model.weights)} weights written as Caffe2 blobs")
         return
     try:

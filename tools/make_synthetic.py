@@ -42,8 +42,8 @@ def main(argv):
     )
     for split, summary in summaries.items():
         print(
-            f"{split}: {summary['videos_written']} videos, {summary['frames']} frames, "
-            f"{summary['bytes'] / 2**20:.1f} MiB -> {_OUT.value}/{split}-*"
+            f"{split}: {summary.videos_written} videos, {summary.frames} frames, "
+            f"{summary.bytes / 2**20:.1f} MiB -> {_OUT.value}/{split}-*"
         )
 
 

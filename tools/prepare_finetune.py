@@ -3,8 +3,9 @@ r"""Prepares a Kinetics checkpoint for fine-tuning on another dataset (modify_bl
     python -m tools.prepare_finetune i3d_nonlocal_8x8_IN_pretrain_400k.pkl finetune_init.pkl
     python -m tools.prepare_finetune --recipe i3d_nl_8f final.weights.h5 finetune_init.pkl
 
-Drops the iteration, momentum, BN running statistics and the classifier `pred`. nlkeras
-weights (`.weights.h5`) are read and written with the recipe's model.
+Drops the iteration, momentum, BN running statistics and the classifier `pred` (a `.pkl` gets
+`model_iter` 0 and modify_blob_rm.py's `lr`, 0.01). nlkeras weights (`.weights.h5`) are read
+and written with the recipe's model.
 """
 
 import sys
@@ -28,7 +29,7 @@ def main(argv):
         blobs = surgery.prepare_finetune(caffe2.read_blobs(argv[1], model))
         if model is not None:
             model = build_classifier(**config_lib.model_kwargs(config))  # fresh pred and BN stats
-        caffe2.write_blobs(blobs, argv[2], model)
+        caffe2.write_blobs(blobs, argv[2], model, lr=surgery.FINETUNE_LR)
     except ValueError as error:
         sys.exit(f"error: {error}")
     print(f"{argv[2]}: {len(blobs)} blobs kept for fine-tuning")

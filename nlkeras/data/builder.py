@@ -9,6 +9,7 @@ missing shards and writes every video exactly once.
 """
 
 import concurrent.futures
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -23,6 +24,44 @@ import tqdm
 from nlkeras import atomic
 from nlkeras.data import pipelines, records, shards
 from nlkeras.data.video_io import VideoError, read_video
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitSummary:
+    """What `<split>.summary.json` beside the shards says about a built split.
+
+    Written once by `build_tfrecords` and read through `read`, so the
+    writer and its readers (evaluation, class names, num_classes, predict)
+    share one list of fields. A field a file lacks takes its default.
+    """
+
+    split: str = ""
+    shards: tuple = ()  # shard file names, in order
+    videos_written: int = 0
+    videos_skipped: int = 0
+    skipped: tuple = ()  # {"path", "video_id", "reason"} per video the builder could not read
+    frames: int = 0
+    bytes: int = 0
+    class_histogram: dict = dataclasses.field(default_factory=dict)  # videos written per class
+    input_hash: str = ""  # `list_hash` of the input list
+    num_shards: int = 0
+    shuffle_seed: int | None = None
+    short_side: int = 256  # the stored frames' (predict decodes new videos alike)
+    target_fps: float | None = None  # None: native
+    jpeg_quality: int = 90
+    class_ids: dict = dataclasses.field(default_factory=dict)  # every listed class: its id
+
+    @classmethod
+    def read(cls, path):
+        with tf.io.gfile.GFile(path) as f:
+            data = json.load(f)
+        for key in ("shards", "skipped"):  # JSON lists
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+    def write(self, path):
+        atomic.write_json(path, dataclasses.asdict(self))
 
 
 def list_hash(entries):
@@ -42,6 +81,15 @@ def stats_path(path):
     folder, shard = os.path.split(path)
     split = shard.rsplit("-", 3)[0]
     return os.path.join(folder, f"{split}.build", f"{shard}.json")
+
+
+def written_videos(path):
+    """The ids of the videos the builder wrote to shard `path`, in order ([] if unknown)."""
+    stats = stats_path(path)
+    if not tf.io.gfile.exists(stats):
+        return []
+    with tf.io.gfile.GFile(stats) as f:
+        return json.load(f)["written"]
 
 
 def _shard_done(path, signature):
@@ -137,7 +185,7 @@ def build_tfrecords(
             training splits, whose shards are then already mixed).
         progress: bool. Show a progress bar.
 
-    Returns the summary dict, also written as JSON beside the shards.
+    Returns the `SplitSummary`, also written as JSON beside the shards.
     """
     if not entries:
         raise ValueError("No videos to write.")
@@ -185,10 +233,10 @@ def build_tfrecords(
             results[path] = _write_shard(path, chunk, signature, options)
             bar.update(len(chunk))
     bar.close()
-    summary = _summarize(name, signature, [results[path] for path, _ in shards], shards)
     # Every listed class with its id: the export stage names its outputs from it.
-    summary["class_ids"] = dict(sorted({e.label_text: e.label for e in entries}.items()))
-    atomic.write_json(os.path.join(out_dir, f"{name}.summary.json"), summary)
+    class_ids = dict(sorted({e.label_text: e.label for e in entries}.items()))
+    summary = _summarize(name, signature, [results[path] for path, _ in shards], shards, class_ids)
+    summary.write(os.path.join(out_dir, f"{name}.summary.json"))
     return summary
 
 
@@ -200,22 +248,23 @@ def _drain(queue, bar):
             return
 
 
-def _summarize(name, signature, stats, shards):
+def _summarize(name, signature, stats, shards, class_ids):
     classes = {}
     for shard in stats:
         for label, count in shard["classes"].items():
             classes[label] = classes.get(label, 0) + count
     skipped = [item for shard in stats for item in shard["skipped"]]
-    return dict(
+    return SplitSummary(
         split=name,
-        shards=[os.path.basename(path) for path, _ in shards],
+        shards=tuple(os.path.basename(path) for path, _ in shards),
         videos_written=sum(len(s["written"]) for s in stats),
         videos_skipped=len(skipped),
-        skipped=skipped,
+        skipped=tuple(skipped),
         frames=sum(s["frames"] for s in stats),
         bytes=sum(s["bytes"] for s in stats),
         class_histogram=dict(sorted(classes.items())),
         **signature,
+        class_ids=class_ids,
     )
 
 
@@ -223,7 +272,7 @@ _SHARD = re.compile(r"^(?P<split>.+)-\d{5}-of-\d{5}(\.tfrecord)?$")
 
 
 def summaries_of(files):
-    """`{path: summary}` of the `<split>.summary.json` of each split the shards belong to."""
+    """`{path: SplitSummary}` of the `<split>.summary.json` of each split the shards belong to."""
     paths = set()
     for file in files:
         match = _SHARD.match(os.path.basename(file))
@@ -232,8 +281,7 @@ def summaries_of(files):
     summaries = {}
     for path in sorted(paths):
         if tf.io.gfile.exists(path):
-            with tf.io.gfile.GFile(path) as f:
-                summaries[path] = json.load(f)
+            summaries[path] = SplitSummary.read(path)
     return summaries
 
 
@@ -255,17 +303,17 @@ def stored_frames(split_patterns):
     How to decode a new video as the model's data were: `(256, None)`, the
     builder's defaults (native fps), when no split has a summary.
     """
-    summary = next(iter(first_summaries(split_patterns).values()), {})
-    return summary.get("short_side", 256), summary.get("target_fps")
+    summary = next(iter(first_summaries(split_patterns).values()), SplitSummary())
+    return summary.short_side, summary.target_fps
 
 
 def num_classes(summaries):
     """The class count of a split's `summaries` (largest class id + 1); 0 if unknown."""
-    ids = [i for s in summaries.values() for i in s.get("class_ids", {}).values()]
+    ids = [i for s in summaries.values() for i in s.class_ids.values()]
     return max(ids) + 1 if ids else 0
 
 
 def covers(summaries, files):
     """Whether `summaries` list exactly the shards `files` (so their counts are these files')."""
-    listed = {shard for s in summaries.values() for shard in s["shards"]}
+    listed = {shard for s in summaries.values() for shard in s.shards}
     return bool(summaries) and listed == {os.path.basename(f) for f in files}

@@ -22,7 +22,7 @@ def class_names(num_classes, path=None, split_patterns=()):
     else:
         ids = {}
         for summary in builder.first_summaries(split_patterns).values():
-            ids.update(summary.get("class_ids", {}))
+            ids.update(summary.class_ids)
         if not ids and num_classes == 400:
             ids = sources.load_classes(KINETICS_400)
     names = [f"class_{i}" for i in range(num_classes)]

@@ -9,6 +9,10 @@ scalar RGB normalisation. Random draws are stateless, from an explicit
 
 import tensorflow as tf
 
+# The original's MODEL.MEAN and MODEL.STD: one scalar for the three channels.
+MEAN = 114.75
+STD = 57.375
+
 
 def train_frame_indices(num_video_frames, num_frames, stride, seed):
     """`num_frames` indices `(start + i * stride) mod N`, start ~ U{0..max(N - L*S, 0)}.

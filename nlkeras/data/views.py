@@ -49,8 +49,8 @@ class TestViews:
     num_clips: int = 10
     scale: int = 256
     flip: bool = False
-    mean: float = 114.75
-    std: float = 57.375
+    mean: float = processors.MEAN
+    std: float = processors.STD
     use_bgr: bool = False
     views_per_batch: int = 30
 

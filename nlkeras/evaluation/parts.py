@@ -17,10 +17,11 @@ from nlkeras.evaluation.video_scores import VideoScores
 from nlkeras.weights.files import weight_files
 
 
-def run_key(weights, files, config):
-    """What a worker's part scored: the weights' content, the shards' input lists, the config.
+def run_key(weights, files, settings):
+    """What a worker's part scored: the weights' content, the shards' input lists, the settings.
 
-    Each worker computes it alone; equal keys mean the same weights (wherever
+    `settings` are JSON-serialisable values (the config's `to_dict()`). Each
+    worker computes the key alone; equal keys mean the same weights (wherever
     each copy lives), the same videos and the same protocol.
     """
     digest = hashlib.sha256()
@@ -28,9 +29,9 @@ def run_key(weights, files, config):
         with tf.io.gfile.GFile(path, "rb") as f:
             while chunk := f.read(1 << 24):
                 digest.update(chunk)
-    inputs = [s["input_hash"] for s in builder.summaries_of(files).values()]
+    inputs = [s.input_hash for s in builder.summaries_of(files).values()]
     shards = sorted(os.path.basename(f) for f in files)
-    digest.update(json.dumps([inputs, shards, config.to_json()]).encode())
+    digest.update(json.dumps([inputs, shards, settings], sort_keys=True).encode())
     return digest.hexdigest()
 
 

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from nlkeras.layers.batch_normalization import BatchNormalization
+from nlkeras.layers.batch_normalization import BN_EPSILON, BatchNormalization
 
 MODES = ("embedded_gaussian", "dot_product", "gaussian", "concatenation")
 
@@ -46,11 +46,13 @@ class NonLocalBlock(keras.layers.Layer):
             number of frames must divide by it. Defaults to `None`, one group.
         kernel_init_std: float. Standard deviation of the normal
             initialisation of the convolutions. Defaults to `0.01`.
-        bn_epsilon: float. Defaults to `1.0000001e-5`, the original's.
+        bn_epsilon: float. Defaults to `BN_EPSILON`, the original's.
         bn_momentum: float. Moving statistics keep this fraction of their
             value per step. Defaults to `0.9`.
         sync_batchnorm: bool. BN statistics over all replicas. Defaults to
             `False`.
+        bn_batch_size: int. The BN's ghost batch in training (clips
+            normalised together); 0 for the whole batch. Defaults to `0`.
         **kwargs: Passed to `keras.layers.Layer` (`name`, `dtype`, ...).
 
     Call arguments:
@@ -73,9 +75,10 @@ class NonLocalBlock(keras.layers.Layer):
         zero_init_output=False,
         group_size=None,
         kernel_init_std=0.01,
-        bn_epsilon=1.0000001e-5,
+        bn_epsilon=BN_EPSILON,
         bn_momentum=0.9,
         sync_batchnorm=False,
+        bn_batch_size=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -97,6 +100,7 @@ class NonLocalBlock(keras.layers.Layer):
         self.bn_epsilon = bn_epsilon
         self.bn_momentum = bn_momentum
         self.sync_batchnorm = sync_batchnorm
+        self.bn_batch_size = bn_batch_size
 
     def _conv(self, filters, name, zero=False):
         initializer = (
@@ -147,6 +151,7 @@ class NonLocalBlock(keras.layers.Layer):
                 momentum=self.bn_momentum,
                 gamma_initializer="zeros",
                 synchronized=self.sync_batchnorm,
+                ghost_batch_size=self.bn_batch_size,
                 name="bn",
                 dtype=self.dtype_policy,
             )
@@ -209,10 +214,11 @@ class NonLocalBlock(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         y = self.out(self._attend(self._groups(inputs)))
+        if self.group_size:
+            # Back to whole clips before the BN: its (ghost) batches are clips, not groups.
+            y = ops.reshape(y, ops.shape(inputs))
         if self.use_bn:
             y = self.bn(y, training=training)
-        if self.group_size:
-            y = ops.reshape(y, ops.shape(inputs))
         return inputs + y
 
     def attention(self, inputs):
@@ -251,5 +257,6 @@ class NonLocalBlock(keras.layers.Layer):
             bn_epsilon=self.bn_epsilon,
             bn_momentum=self.bn_momentum,
             sync_batchnorm=self.sync_batchnorm,
+            bn_batch_size=self.bn_batch_size,
         )
         return config

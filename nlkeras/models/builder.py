@@ -35,18 +35,12 @@ def build_classifier(
         input_shape: `(frames, height, width, 3)` the model accepts; `None`
             axes accept any size.
         **backbone_options: Passed to `specs.backbone_kwargs` (non-local
-            stages and options, frozen BN, BN settings, `stage_blocks`,
-            `width`).
+            stages and options, frozen BN, BN settings such as
+            `bn_batch_size`, `stage_blocks`, `width`).
     """
     kwargs = specs.backbone_kwargs(arch, depth, variant, **backbone_options)
     backbone = ResNet3DBackbone(**kwargs, input_shape=tuple(input_shape), name="backbone")
-    pool_size = specs.feature_map_shape(
-        num_frames,
-        crop_size,
-        crop_size,
-        kwargs["conv1_temporal_stride"],
-        kwargs["pool1_temporal_size"],
-    )
+    pool_size = specs.Geometry.of(kwargs).feature_map_shape(num_frames, crop_size, crop_size)
     if min(pool_size) < 1:
         raise ValueError(
             f"A {num_frames}x{crop_size}x{crop_size} clip is too small for this "

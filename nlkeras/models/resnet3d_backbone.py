@@ -3,11 +3,10 @@
 import keras
 
 from nlkeras.layers import Affine, BatchNormalization, NonLocalBlock, SeparablePooling3D
+from nlkeras.layers.batch_normalization import BN_EPSILON
 
-BN_EPSILON = 1.0000001e-5
 
-
-def _normalization(frozen_bn, epsilon, momentum, gamma, synchronized, name):
+def _normalization(frozen_bn, epsilon, momentum, gamma, synchronized, ghost_batch_size, name):
     """Trainable BN, or the frozen `Affine` the long-clip recipes use instead."""
     if frozen_bn:
         return Affine(name=name)
@@ -16,6 +15,7 @@ def _normalization(frozen_bn, epsilon, momentum, gamma, synchronized, name):
         momentum=momentum,
         gamma_initializer=gamma,
         synchronized=synchronized,
+        ghost_batch_size=ghost_batch_size,
         name=name,
     )
 
@@ -100,12 +100,16 @@ class ResNet3DBackbone(keras.Model):
             (`mode`, `use_bn`, `zero_init_output`, ...).
         frozen_bn: bool. Use `Affine` instead of every trunk batch norm.
             Defaults to `False`.
-        bn_epsilon: float. Defaults to `1.0000001e-5`.
+        bn_epsilon: float. Defaults to `BN_EPSILON`, the original's.
         bn_momentum: float. Defaults to `0.9`.
         bn_init_gamma: float. Initial gamma of each block's last BN
             (`branch2c_bn`). Defaults to `0.0`, as the recipes.
         sync_batchnorm: bool. BN statistics over all replicas instead of per
             replica (the original: per GPU). Defaults to `False`.
+        bn_batch_size: int. Every BN's ghost batch in training: statistics
+            over groups of this many clips of a replica's batch, as the
+            original's per-GPU batch on any number of devices; 0 for the
+            whole replica batch. Defaults to `0`.
         input_shape: tuple. `(frames, height, width, 3)`; `None` axes accept
             any size. Defaults to `(None, None, None, 3)`.
         **kwargs: Passed to `keras.Model` (`name`, ...).
@@ -135,6 +139,7 @@ class ResNet3DBackbone(keras.Model):
         bn_momentum=0.9,
         bn_init_gamma=0.0,
         sync_batchnorm=False,
+        bn_batch_size=0,
         input_shape=(None, None, None, 3),
         **kwargs,
     ):
@@ -147,7 +152,9 @@ class ResNet3DBackbone(keras.Model):
         def norm(gamma, name):
             if gamma == "last_gamma":
                 gamma = keras.initializers.Constant(bn_init_gamma)
-            return _normalization(frozen_bn, bn_epsilon, bn_momentum, gamma, sync_batchnorm, name)
+            return _normalization(
+                frozen_bn, bn_epsilon, bn_momentum, gamma, sync_batchnorm, bn_batch_size, name
+            )
 
         # === Functional Model ===
         inputs = keras.Input(shape=input_shape, name="clips")
@@ -169,6 +176,7 @@ class ResNet3DBackbone(keras.Model):
                     x = NonLocalBlock(
                         group_size=nonlocal_group_sizes[stage] or None,
                         sync_batchnorm=sync_batchnorm,
+                        bn_batch_size=bn_batch_size,
                         name=f"nonlocal_conv{stage + 2}_{index}",
                         **non_local,
                     )(x)
@@ -193,6 +201,7 @@ class ResNet3DBackbone(keras.Model):
         self.bn_momentum = bn_momentum
         self.bn_init_gamma = bn_init_gamma
         self.sync_batchnorm = sync_batchnorm
+        self.bn_batch_size = bn_batch_size
         self.clip_shape = tuple(input_shape)
         self.stage_layers = {k: v._keras_history.operation.name for k, v in stage_outputs.items()}
 
@@ -213,6 +222,7 @@ class ResNet3DBackbone(keras.Model):
             "bn_momentum": self.bn_momentum,
             "bn_init_gamma": self.bn_init_gamma,
             "sync_batchnorm": self.sync_batchnorm,
+            "bn_batch_size": self.bn_batch_size,
             "input_shape": self.clip_shape,
         }
 

@@ -3,8 +3,13 @@
 `backbone_kwargs` turns the few names a recipe uses (arch, depth, variant,
 non-local stages) into the plain arguments of `ResNet3DBackbone`, with the
 original's rules: `obtain_arc` for the temporal kernels, `LAYER_MOD` for the
-non-local placement, and the two model files' stems.
+non-local placement, and the two model files' stems. `Geometry` says what
+those models do to a clip's size; every caller asks it rather than redoing it.
 """
+
+import dataclasses
+
+from nlkeras.layers.batch_normalization import BN_EPSILON
 
 STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
 
@@ -73,10 +78,11 @@ def backbone_kwargs(
     stage_blocks=(),
     width=64,
     frozen_bn=False,
-    bn_epsilon=1.0000001e-5,
+    bn_epsilon=BN_EPSILON,
     bn_momentum=0.9,
     bn_init_gamma=0.0,
     sync_batchnorm=False,
+    bn_batch_size=0,
 ):
     """Arguments of `ResNet3DBackbone` for one member of the model zoo.
 
@@ -104,6 +110,7 @@ def backbone_kwargs(
         bn_momentum=bn_momentum,
         bn_init_gamma=bn_init_gamma,
         sync_batchnorm=sync_batchnorm,
+        bn_batch_size=bn_batch_size,
         **VARIANTS[variant],
     )
 
@@ -112,36 +119,74 @@ def _floor_out(size, kernel, stride, pad=0):
     return (size + 2 * pad - kernel) // stride + 1
 
 
-def feature_map_shape(frames, height, width, conv1_temporal_stride=1, pool1_temporal_size=1):
-    """(frames, height, width) of res5 for a clip, by Caffe2's floor rules."""
-    frames = _floor_out(frames, 1, conv1_temporal_stride)
-    frames = _floor_out(frames, pool1_temporal_size, pool1_temporal_size)
-    frames = _floor_out(frames, 2, 2)
-    spatial = []
-    for size in (height, width):
-        size = _floor_out(_floor_out(size, 7, 2, 3), 3, 2)
-        for _ in range(3):
-            size = _floor_out(size, 3, 2, 1)
-        spatial.append(size)
-    return (frames, *spatial)
+@dataclasses.dataclass(frozen=True)
+class Geometry:
+    """What a model of the zoo does to a clip's size, by Caffe2's floor rules.
 
+    The one place that knows the stem's and pool2's temporal strides, the
+    res5 map (pool5's window for the training clip), the grouped res3 rule
+    and, from them, the smallest clip the fully-convolutional head scores.
+    Sizes may be ints or integer tensors.
 
-def min_clip_shape(pool_size, conv1_temporal_stride=1, pool1_temporal_size=1, res3_group_size=0):
-    """(frames, side): the smallest clip the fully-convolutional head can score.
-
-    Its res5 map must cover the `pool_size` window (else pool5 has no
-    position), and with grouped non-local blocks in res3 its res3 frames
-    must divide into groups of `res3_group_size`.
+    Args:
+        conv1_temporal_stride: int. 2 for `resnet_video_org`, else 1.
+        pool1_temporal_size: int. 2 for `resnet_video_org`, else 1.
+        res3_group_size: int. Frames per attention group of res3's
+            non-local blocks; 0 when res3 has none or they are not grouped.
     """
 
-    def res5(size):
-        return feature_map_shape(size, size, size, conv1_temporal_stride, pool1_temporal_size)
+    conv1_temporal_stride: int = 1
+    pool1_temporal_size: int = 1
+    res3_group_size: int = 0
 
-    def smallest(axis, fits=lambda size: True):
-        size = 1
-        while res5(size)[axis] < pool_size[axis] or not fits(size):
-            size += 1
-        return size
+    @classmethod
+    def of(cls, spec):
+        """The geometry of `ResNet3DBackbone(**spec)` (`backbone_kwargs` or `get_config()`)."""
+        # Only res3's non-local blocks attend in groups; a res3 without them has no rule.
+        grouped = spec["nonlocal_group_sizes"][1] if spec["nonlocal_blocks"][1] else 0
+        return cls(spec["conv1_temporal_stride"], spec["pool1_temporal_size"], grouped)
 
-    frames = smallest(0, lambda size: not res3_group_size or res5(size)[0] % res3_group_size == 0)
-    return frames, max(smallest(1), smallest(2))
+    def res3_frames(self, frames):
+        """Frames at res3 to res5 (pool2 halves them; the org stem halves them twice more)."""
+        frames = _floor_out(frames, 1, self.conv1_temporal_stride)
+        frames = _floor_out(frames, self.pool1_temporal_size, self.pool1_temporal_size)
+        return _floor_out(frames, 2, 2)
+
+    def feature_map_shape(self, frames, height, width):
+        """`(frames, height, width)` of the res5 map of a clip."""
+        spatial = []
+        for size in (height, width):
+            size = _floor_out(_floor_out(size, 7, 2, 3), 3, 2)
+            for _ in range(3):
+                size = _floor_out(size, 3, 2, 1)
+            spatial.append(size)
+        return (self.res3_frames(frames), *spatial)
+
+    def frames_fit(self, frames):
+        """Whether a clip of `frames` leaves res3 whole groups for its grouped non-local blocks."""
+        if not self.res3_group_size:
+            return True
+        return self.res3_frames(frames) % self.res3_group_size == 0
+
+    @property
+    def frames_step(self):
+        """Clip lengths that fit the groups are this many frames apart."""
+        group = max(self.res3_group_size, 1)
+        return group * self.conv1_temporal_stride * self.pool1_temporal_size * 2
+
+    def min_clip_shape(self, pool_size):
+        """(frames, side): the smallest clip the fully-convolutional head can score.
+
+        Its res5 map must cover the `pool_size` window (else pool5 has no
+        position), and its frames must fit res3's groups.
+        """
+
+        def smallest(axis, fits=lambda size: True):
+            size = 1
+            while self.feature_map_shape(size, size, size)[axis] < pool_size[axis]:
+                size += 1
+            while not fits(size):
+                size += 1
+            return size
+
+        return smallest(0, self.frames_fit), max(smallest(1), smallest(2))

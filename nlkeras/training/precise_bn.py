@@ -6,6 +6,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from nlkeras.data import pipelines, shards
+
 
 def batch_norm_layers(model):
     """Every trainable `BatchNormalization` of the model, nested models included."""
@@ -98,3 +100,28 @@ def recompute_batch_norm(model, batches, num_batches, strategy=None):
         layer.moving_mean.assign(mean.astype("float32"))
         layer.moving_variance.assign((square / count - mean**2).astype("float32"))
     return num_batches
+
+
+def from_training_data(model, strategy, files, data_kwargs, num_batches):
+    """`iteration -> None`: precise BN over `num_batches` fresh training batches.
+
+    The batches are drawn with a seed of the iteration (`data_kwargs["seed"]
+    + 1 + iteration`), so a resumed run computes the statistics an
+    uninterrupted one would. Each replica reads and normalises its own
+    per-replica batches.
+
+    Args:
+        model, strategy, num_batches: as in `recompute_batch_norm`.
+        files: list of the training shards.
+        data_kwargs: `pipelines.train_dataset` arguments after the files.
+    """
+
+    def recompute(iteration):
+        seed = data_kwargs["seed"] + 1 + iteration
+        batches = pipelines.distributed_train_dataset(
+            strategy, files, **{**data_kwargs, "seed": seed}
+        )
+        batches = shards.named_errors(iter(batches), files)
+        recompute_batch_norm(model, batches, num_batches, strategy)
+
+    return recompute

@@ -106,8 +106,18 @@ def model_blobs(model):
     }
 
 
-def save_pickle(blobs, path):
-    """Writes `{"blobs": blobs}` atomically, as the original (protocol 2: Python 2 reads it)."""
+def save_pickle(blobs, path, lr, model_iter=0):
+    """Writes `{"blobs": blobs}` with `lr` and `model_iter`, atomically (protocol 2: Python 2).
+
+    The original's tools need both: its loader raises "No lr blob found"
+    without `lr` and `modify_blob_rm.py` deletes `model_iter` (§3.1, §3.2,
+    §3.5 of docs/original-semantics.md). `model_iter` is the iteration the
+    weights were trained to, 0 when a new run starts from them (a
+    `.weights.h5` carries none; the surgery tools start a new run, as the
+    original's scripts dropped it); `lr` is the LR to go on with: that of
+    the writer's recipe or of the original's script.
+    """
+    blobs = {**blobs, "lr": np.array([lr], np.float32), "model_iter": int(model_iter)}
     atomic.write_bytes(path, pickle.dumps({"blobs": blobs}, protocol=2))
 
 
@@ -129,10 +139,13 @@ def read_blobs(path, model=None):
     return model_blobs(model)
 
 
-def write_blobs(blobs, path, model=None):
-    """Writes blobs as a `.pkl`, or as nlkeras weights of `model`; returns the load report."""
+def write_blobs(blobs, path, model=None, *, lr):
+    """Writes blobs as a `.pkl` (with `lr`, see `save_pickle`), or as nlkeras weights of `model`.
+
+    Returns the load report of nlkeras weights, else None.
+    """
     if path.endswith(".pkl"):
-        save_pickle(blobs, path)
+        save_pickle(blobs, path, lr)
         return None
     if model is None:
         raise ValueError(

@@ -3,6 +3,10 @@
 import numpy as np
 
 BN_TO_AFFINE_EPSILON = 1e-5  # modify_caffe2_ftvideo.py's, not the model's 1.0000001e-5
+# The `lr` the original's scripts write into their outputs (modify_caffe2_ftvideo.py,
+# modify_blob_rm.py): what its tools read from a `.pkl` these tools write.
+BN_TO_AFFINE_LR = 0.00125
+FINETUNE_LR = 0.01
 
 
 def bn_to_affine(blobs, epsilon=BN_TO_AFFINE_EPSILON):

@@ -1,5 +1,6 @@
 """Video files -> TFRecords: round trip, the Model Garden schema, skips, resumption."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -11,7 +12,7 @@ import tensorflow as tf
 
 from nlkeras.data import builder, features, records, sources
 from nlkeras.data.video_io import VideoError, read_video
-from tests.data.conftest import smooth_frames, write_mp4
+from tests.testing import smooth_frames, write_mp4
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -39,7 +40,7 @@ def test_round_trip_video_to_frames(tmp_path):
         entries, str(tmp_path / "out"), name="val", num_shards=1, workers=0, short_side=48,
         progress=False,
     )  # fmt: skip
-    assert summary["videos_written"] == 1 and summary["frames"] == 9
+    assert summary.videos_written == 1 and summary.frames == 9
     (video,) = read_records(str(tmp_path / "out" / "val-*"))
     frames = np.stack([tf.io.decode_jpeg(j).numpy() for j in video[features.FRAMES]])
     assert frames.shape == source.shape
@@ -94,19 +95,21 @@ def test_unusable_videos_are_skipped_with_their_reason(tmp_path):
     summary = builder.build_tfrecords(
         entries, str(tmp_path / "out"), "train", 3, workers=0, short_side=32, progress=False
     )
-    reasons = {os.path.basename(s["path"]): s["reason"] for s in summary["skipped"]}
+    reasons = {os.path.basename(s["path"]): s["reason"] for s in summary.skipped}
     assert set(reasons) == {"single.mp4", "empty.mp4", "notes.mp4", "truncated.mp4"}
     assert "0 bytes" in reasons["empty.mp4"]
     assert "1 frame" in reasons["single.mp4"]
     assert "not a readable video" in reasons["notes.mp4"]
     assert "not a readable video" in reasons["truncated.mp4"]
-    assert summary["videos_written"] == 2 and summary["videos_skipped"] == 4
-    assert summary["class_histogram"] == {"run": 1, "walk": 1}
-    assert summary["class_ids"] == {"run": 0, "walk": 1}
-    assert summary["frames"] == 13 and summary["bytes"] > 0
-    assert summary["input_hash"] == builder.list_hash(entries)
+    assert summary.videos_written == 2 and summary.videos_skipped == 4
+    assert summary.class_histogram == {"run": 1, "walk": 1}
+    assert summary.class_ids == {"run": 0, "walk": 1}
+    assert summary.frames == 13 and summary.bytes > 0
+    assert summary.input_hash == builder.list_hash(entries)
+    assert builder.SplitSummary.read(str(tmp_path / "out" / "train.summary.json")) == summary
     with open(tmp_path / "out" / "train.summary.json") as f:
-        assert json.load(f) == summary
+        fields = {field.name for field in dataclasses.fields(builder.SplitSummary)}
+        assert set(json.load(f)) == fields
     ids = sorted(
         v[features.VIDEO_ID].numpy() for v in read_records(str(tmp_path / "out" / "train-*"))
     )
@@ -166,7 +169,7 @@ def test_killed_build_rerun_writes_every_video_exactly_once(tmp_path, monkeypatc
         v[features.VIDEO_ID].numpy().decode() for v in read_records(os.path.join(out, "train-*"))
     ]
     assert sorted(ids) == sorted(f"v{i}" for i in range(8))  # each once: none missing, none twice
-    assert summary["videos_written"] == 8
+    assert summary.videos_written == 8
     assert not [f for f in os.listdir(out) if ".tmp" in f]
 
 
@@ -178,7 +181,7 @@ def test_changed_input_rebuilds_shards(tmp_path, video_folder):
     summary = builder.build_tfrecords(
         entries[:-1], out, "train", 2, workers=0, short_side=32, progress=False
     )
-    assert summary["videos_written"] == 5
+    assert summary.videos_written == 5
     assert len(read_records(os.path.join(out, "train-*"))) == 5
 
 
@@ -187,7 +190,7 @@ def test_parallel_workers_and_shuffled_shards(tmp_path, video_folder):
     summary = builder.build_tfrecords(
         entries, str(tmp_path), "train", 3, workers=2, short_side=32, shuffle_seed=0, progress=False
     )
-    assert summary["videos_written"] == 6 and len(summary["shards"]) == 3
+    assert summary.videos_written == 6 and len(summary.shards) == 3
     ids = sorted(
         v[features.VIDEO_ID].numpy().decode() for v in read_records(str(tmp_path / "train-*"))
     )

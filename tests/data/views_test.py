@@ -88,7 +88,7 @@ def test_config_refuses_chunks_smaller_than_a_clip(value):
 
 def test_serving_refuses_an_unknown_protocol():
     from export.serving import ServingFunctions
-    from tests.export.conftest import tiny_classifier
+    from tests.testing import tiny_classifier
 
     with pytest.raises(ValueError, match="five_crop"):
         ServingFunctions(tiny_classifier(), protocol="five_crop", num_frames=4, scale=40)

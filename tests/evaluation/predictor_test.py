@@ -17,7 +17,7 @@ from nlkeras.data import builder, pipelines, sources, synthetic, video_io, views
 from nlkeras.evaluation.predictor import VideoPredictor, predict_videos, top_classes
 from nlkeras.evaluation.video_scores import score_views
 from nlkeras.models import build_classifier
-from tests.export.conftest import calibrated
+from tests.testing import calibrated
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLASSES = ("move_left", "move_right", "approach")

@@ -12,8 +12,7 @@ import tensorflow as tf
 
 from export.saved_model import write_saved_model
 from export.serving import ServingFunctions
-from nlkeras.models import build_classifier
-from tests.export.conftest import random_clips, trained_looking
+from tests.testing import random_clips, tiny_classifier, trained_looking
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NUM_CLASSES = 10
@@ -25,12 +24,11 @@ PROTOCOL = dict(num_frames=8, sample_rate=2, scale=128)
 @pytest.fixture(scope="module")
 def model():
     return trained_looking(
-        build_classifier(
+        tiny_classifier(
             num_classes=NUM_CLASSES,
             num_frames=8,
             crop_size=112,
             width=16,
-            stage_blocks=(1, 1, 1, 1),
             non_local_stages=(3,),
             non_local_layer_mod=1,
         )  # fmt: skip

@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 from export import onnx as onnx_export
-from tests.export.conftest import CROP, NUM_CLASSES, NUM_FRAMES, random_clips
+from tests.export.conftest import CROP, NUM_CLASSES, NUM_FRAMES
+from tests.testing import random_clips
 
 # Measured max abs difference from Keras: 1.0e-7.
 TOLERANCE = 1e-5

@@ -11,7 +11,8 @@ from export.serving import ServingFunctions
 from nlkeras.data import pipelines, records, views
 from nlkeras.evaluation.video_scores import score_views
 from nlkeras.models import build_classifier
-from tests.export.conftest import NUM_CLASSES, NUM_FRAMES, random_clips
+from tests.export.conftest import NUM_CLASSES, NUM_FRAMES
+from tests.testing import random_clips
 
 CLASS_NAMES = [f"class {i}" for i in range(NUM_CLASSES)]
 

@@ -9,7 +9,8 @@ import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
 from export import tflite
-from tests.export.conftest import CROP, NUM_CLASSES, NUM_FRAMES, random_clips
+from tests.export.conftest import CROP, NUM_CLASSES, NUM_FRAMES
+from tests.testing import random_clips
 
 CLIP_SHAPE = (1, NUM_FRAMES, CROP, CROP, 3)
 

@@ -24,7 +24,7 @@ from nlkeras import cli
 from nlkeras import config as config_lib
 from nlkeras.data import builder, sources, synthetic
 from nlkeras.models import build_classifier
-from tests.export.conftest import calibrated
+from tests.testing import calibrated
 
 pytestmark = pytest.mark.slow
 
@@ -111,7 +111,7 @@ def test_evaluates_with_both_protocols(trained, videos, protocol, tmp_path):
     recipe, workdir, _ = trained
     run(
         "nlkeras.evaluate", f"--recipe={recipe}", f"--weights={workdir / 'final.weights.h5'}",
-        f"--data={videos / 'test-*'}", f"--protocol={protocol}", f"--out={tmp_path}",
+        f"--data={videos / 'test-*'}", f"--config.test.protocol={protocol}", f"--out={tmp_path}",
         "--config.test.num_clips=2",
     )  # fmt: skip
     with open(tmp_path / "summary.json") as f:

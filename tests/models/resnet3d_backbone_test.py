@@ -5,15 +5,13 @@ import numpy as np
 import pytest
 
 from nlkeras.layers import NonLocalBlock, SeparablePooling3D
-from nlkeras.models import ResNet3DBackbone, build_classifier, specs
-
-TINY = dict(stage_blocks=(1, 2, 2, 1), width=4, num_frames=8, crop_size=32)
+from nlkeras.models import ResNet3DBackbone, specs
+from nlkeras.training.precise_bn import batch_norm_layers
+from tests.testing import TINY_NL, original_blob_prefixes, tiny_classifier
 
 
 def tiny_i3d_nl(**kwargs):
-    return build_classifier(
-        arch="i3d", non_local_stages=(3, 4), num_classes=5, **{**TINY, **kwargs}
-    )
+    return tiny_classifier(**{**TINY_NL, "num_frames": 8, "num_classes": 5, **kwargs})
 
 
 def test_explicit_symmetric_padding_and_valid_convs():
@@ -56,23 +54,10 @@ def test_fresh_model_starts_as_the_original():
     for layer in backbone.layers:
         if isinstance(layer, NonLocalBlock):
             assert np.all(keras.ops.convert_to_numpy(layer.bn.gamma) == 0)
-    big = build_classifier(arch="c2d", num_classes=400, **TINY)
+    big = tiny_classifier(arch="c2d", num_classes=400, num_frames=8, stage_blocks=(1, 2, 2, 1))
     kernel = keras.ops.convert_to_numpy(big.pred.kernel)
     assert kernel.shape == (128, 400) and abs(kernel.std() - 0.01) < 0.001
     assert np.all(keras.ops.convert_to_numpy(big.pred.bias) == 0)
-
-
-def original_blob_prefixes(stage_blocks, non_local_names):
-    """Layer-level blob prefixes of a checkpoint of the original.
-
-    From the naming rules (§3.1 of docs/original-semantics.md).
-    """
-    names = {"conv1", "res_conv1_bn", "pred", *non_local_names}
-    for stage, blocks in zip((2, 3, 4, 5), stage_blocks, strict=True):
-        for i in range(blocks):
-            for branch in ("branch2a", "branch2b", "branch2c") + (("branch1",) if i == 0 else ()):
-                names |= {f"res{stage}_{i}_{branch}", f"res{stage}_{i}_{branch}_bn"}
-    return names
 
 
 def test_layer_names_map_one_to_one_to_original_blobs():
@@ -121,7 +106,7 @@ def test_backbone_rejects_bad_stage_specs(kwargs, message):
 
 
 def test_r101_non_local_rule():
-    """§2.6: R101 keeps res3 blocks 1, 3 and moves res4's to 6, 13, 20."""
+    """R101 keeps res3 blocks 1, 3, moves res4's to 6, 13, 20 (docs/original-semantics.md §2.6)."""
     assert specs.nonlocal_blocks((3, 4, 23, 3), (3, 4), depth=101) == ((), (1, 3), (6, 13, 20), ())
     assert specs.nonlocal_blocks((3, 4, 6, 3), (3, 4), depth=50) == ((), (1, 3), (1, 3, 5), ())
     assert specs.nonlocal_blocks((3, 4, 6, 3), (4,), depth=50) == ((), (), (1, 3, 5), ())
@@ -143,4 +128,26 @@ def test_specs_reject_unknown_names(kwargs, message):
 
 def test_clip_too_small_is_refused():
     with pytest.raises(ValueError, match="too small"):
-        build_classifier(arch="c2d", **{**TINY, "num_frames": 1})
+        tiny_classifier(arch="c2d", num_frames=1, stage_blocks=(1, 2, 2, 1))
+
+
+def test_bn_batch_size_normalises_groups_of_clips_as_separate_batches():
+    """`bn_batch_size=2`: a training pass over 4 clips is two passes over 2 clips.
+
+    Trunk and non-local BN alike (grouped res3 blocks included), as the
+    original's BN over each GPU's clips.
+    """
+    ghost = tiny_i3d_nl(bn_batch_size=2, non_local_res3_group_size=2)
+    norms = batch_norm_layers(ghost)
+    assert len(norms) > 20 and {n.ghost_batch_size for n in norms} == {2}
+    assert ghost.backbone.get_config()["bn_batch_size"] == 2
+    whole = tiny_i3d_nl(non_local_res3_group_size=2)
+    whole.set_weights(ghost.get_weights())
+    x = np.random.default_rng(0).normal(0, 1, (4, 8, 32, 32, 3)).astype("float32")
+    pairs = [whole.backbone(x[i : i + 2], training=True) for i in (0, 2)]
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(ghost.backbone(x, training=True)),
+        np.concatenate([keras.ops.convert_to_numpy(p) for p in pairs]),
+        rtol=1e-4,
+        atol=1e-4,
+    )

@@ -4,20 +4,12 @@ import keras
 import numpy as np
 import pytest
 
-from nlkeras.models import VideoClassifier, build_classifier
+from nlkeras.models import VideoClassifier
+from tests.testing import TINY_NL, tiny_classifier
 
 
 def tiny(num_classes=6, **kwargs):
-    return build_classifier(
-        arch="i3d",
-        non_local_stages=(3, 4),
-        stage_blocks=(1, 2, 2, 1),
-        width=4,
-        num_frames=4,
-        crop_size=32,
-        num_classes=num_classes,
-        **kwargs,
-    )
+    return tiny_classifier(**TINY_NL, num_classes=num_classes, **kwargs)
 
 
 def randomize(model, seed=0):

@@ -25,8 +25,8 @@ def synthetic(tmp_path_factory):
 
 def test_synthetic_dataset_has_both_splits_with_pair_ordered_ids(synthetic):
     out, summaries = synthetic
-    assert summaries["train"]["videos_written"] == 16 and summaries["test"]["videos_written"] == 8
-    assert summaries["train"]["videos_skipped"] == 0
+    assert summaries["train"].videos_written == 16 and summaries["test"].videos_written == 8
+    assert summaries["train"].videos_skipped == 0
     labels = {}
     for path in tf.io.gfile.glob(str(out / "test-*")):
         for serialized in tf.data.TFRecordDataset(path):
@@ -37,7 +37,7 @@ def test_synthetic_dataset_has_both_splits_with_pair_ordered_ids(synthetic):
     again = make_synthetic_dataset(
         out, train_per_class=2, test_per_class=1, num_shards=2, workers=0, progress=False
     )
-    assert again["train"]["input_hash"] == summaries["train"]["input_hash"]
+    assert again["train"].input_hash == summaries["train"].input_hash
 
 
 def test_benchmark_prints_rates_as_table_and_json(synthetic, tmp_path):

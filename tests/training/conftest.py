@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.training.train_test import write_brightness_videos
+from tests.testing import write_brightness_videos
 
 
 @pytest.fixture(scope="module")

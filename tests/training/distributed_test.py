@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from tests.training.train_test import write_brightness_videos
+from tests.testing import write_brightness_videos
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 WORKER = os.path.join(ROOT, "tests", "training", "distributed_worker.py")

@@ -1,9 +1,7 @@
 """Fine-tuning, `--recipe finetune:BASE`, end to end on a tiny novel synthetic set."""
 
 import json
-import os
-import subprocess
-import sys
+import logging
 
 import keras
 import numpy as np
@@ -16,8 +14,8 @@ from nlkeras import config as config_lib
 from nlkeras.data import builder, synthetic
 from nlkeras.models import build_classifier
 from nlkeras.training.initialisation import initialise
+from tests.testing import train_in_process
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NOVEL = synthetic.CLASS_SETS["novel"]
 # The demo's model and data shrunk to seconds: `(key, value)` for the config and the command line.
 TINY = [
@@ -106,7 +104,7 @@ def test_recipe_needs_a_known_base(recipe):
 
 def test_num_classes_from_the_training_summary(novel):
     (summary,) = builder.summaries_of([str(novel / "train-00000-of-00001.tfrecord")]).values()
-    assert summary["class_ids"] == {name: i for i, name in enumerate(NOVEL)}
+    assert summary.class_ids == {name: i for i, name in enumerate(NOVEL)}
     config = tiny("finetune:demo", novel)
     assert config_lib.resolve_num_classes(config).model.num_classes == len(NOVEL)
     config.model.num_classes = 7  # set by hand: kept
@@ -155,25 +153,23 @@ def test_initialise_keeps_a_fresh_classifier(pretrained, reinit):
             np.testing.assert_array_equal(value, trained[name])
 
 
-def test_finetune_trains_evaluates_and_exports(novel, pretrained, tmp_path):
+def test_finetune_trains_evaluates_and_exports(novel, pretrained, tmp_path, caplog):
     """The README's path: fine-tune from the demo's weights, test at the end, export."""
+    caplog.set_level(logging.INFO)
     workdir = tmp_path / "run"
-    args = [
-        sys.executable, "-m", "nlkeras.train", "--recipe=finetune:demo", f"--workdir={workdir}",
-        f"--config.data.train_files={novel / 'train-*'}", "--config.data.val_files=",
-        f"--config.data.test_files={novel / 'test-*'}", "--config.data.synthetic_dir=",
-        f"--config.train.init_weights={pretrained[0]}", "--config.solver.max_iter=4",
-        "--config.solver.step_sizes=(4,)", "--config.checkpoint.period=4",
-        *(f"--config.{key}={value}" for key, value in TINY),
-    ]  # fmt: skip
-    result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "the classifier pred re-initialised" in result.stderr
+    settings = {
+        "data.train_files": str(novel / "train-*"), "data.val_files": "",
+        "data.test_files": str(novel / "test-*"), "data.synthetic_dir": "",
+        "train.init_weights": pretrained[0], "solver.max_iter": 4, "solver.step_sizes": (4,),
+        "checkpoint.period": 4, **dict(TINY),
+    }  # fmt: skip
+    summary = train_in_process(settings, workdir, recipe="finetune:demo")
+    assert "the classifier pred re-initialised" in caplog.text
     with open(workdir / "config.json") as f:
         assert json.load(f)["model"]["num_classes"] == len(NOVEL)
     with open(workdir / "log.jsonl") as f:
         test = [line for line in map(json.loads, f) if "test_video_top1" in line]
-    assert test and test[0]["test_videos"] == len(NOVEL)
+    assert test and test[0]["test_videos"] == summary["videos"] == len(NOVEL)
 
     config = config_lib.resolve_num_classes(tiny("finetune:demo", novel))
     path = str(tmp_path / "saved_model")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from nlkeras.training.schedule import StepSchedule
+from nlkeras.training.schedule import StepSchedule, scaled_base_lr
 
 
 def lr(schedule, step):
@@ -37,3 +37,20 @@ def test_bad_policy_and_short_lrs():
         StepSchedule(0.1, (10,), policy="cosine")
     with pytest.raises(ValueError, match="one value per step"):
         StepSchedule(0.1, (10, 10), lrs=(1.0,))
+
+
+def test_past_the_last_step_the_next_lr_as_the_original():
+    """get_step_index over STEPS + [MAX_ITER]: from sum(step_sizes) on, step len(step_sizes)'s."""
+    s = StepSchedule(0.01, (10, 10), (1.0, 0.1, 0.01))
+    assert [lr(s, i) for i in (9, 10, 19, 20, 35)] == pytest.approx(
+        [0.01, 0.001, 0.001, 1e-4, 1e-4]
+    )
+    decay = StepSchedule(0.1, (10,), policy="steps_with_decay", gamma=0.5)
+    assert [lr(decay, i) for i in (9, 10)] == pytest.approx([0.1, 0.05])
+    exact = StepSchedule(0.01, (10,), (1.0,))  # no value past the steps: config.validate refuses
+    assert lr(exact, 10) == pytest.approx(0.01)
+
+
+def test_the_base_lr_scales_with_the_batch():
+    assert scaled_base_lr(0.01, 64, 64) == 0.01
+    assert scaled_base_lr(0.01, 16, 64) == pytest.approx(0.0025)

@@ -18,17 +18,16 @@ from nlkeras.data import synthetic, views
 from nlkeras.models import build_classifier
 from nlkeras.visualization import attention
 from nlkeras.weights.files import load_weights
+from tests.testing import TINY_NL, tiny_classifier
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TINY = dict(
-    num_classes=3, num_frames=8, crop_size=64, width=4, stage_blocks=(1, 2, 2, 1),
-    non_local_stages=(3, 4),
-)  # fmt: skip
+# Frames and crop large enough that res3 and res4 keep a grid to attend over.
+ATTENTION = dict(TINY_NL, num_frames=8, crop_size=64)
 
 
 def tiny_model(**kwargs):
     """Random non-local embeddings, so that the weights are far from uniform."""
-    model = build_classifier(**TINY, **kwargs)
+    model = tiny_classifier(**ATTENTION, **kwargs)
     rng = np.random.default_rng(0)
     for name in attention.non_local_blocks(model.backbone):
         block = model.backbone.get_layer(name)
@@ -44,7 +43,7 @@ def test_find_block_defaults_to_the_last_of_res4_and_names_the_blocks():
     assert attention.find_block(backbone, "nonlocal_conv3_1").name == "nonlocal_conv3_1"
     with pytest.raises(ValueError, match=r"^No non-local block 'res4_1'\. Non-local blocks "):
         attention.find_block(backbone, "res4_1")
-    res3_only = build_classifier(**{**TINY, "non_local_stages": (3,)}).backbone
+    res3_only = tiny_classifier(**{**ATTENTION, "non_local_stages": (3,)}).backbone
     with pytest.raises(ValueError, match="No non-local block in res4 .* nonlocal_conv3_1."):
         attention.find_block(res3_only)
 

@@ -6,35 +6,13 @@ import keras
 import numpy as np
 import pytest
 
-from nlkeras.models import build_classifier
 from nlkeras.weights import caffe2, safe_pickle
-from tests.models.resnet3d_backbone_test import original_blob_prefixes
-
-TINY = dict(stage_blocks=(1, 2, 2, 1), width=4, num_frames=4, crop_size=32, num_classes=5)
+from tests.testing import TINY_NL, caffe2_checkpoint, original_blob_prefixes, tiny_classifier
 
 
 def tiny(**kwargs):
-    return build_classifier(arch="i3d", non_local_stages=(3, 4), **{**TINY, **kwargs})
-
-
-def caffe2_checkpoint(model, seed=0):
-    """A checkpoint in the original's layout with distinct random values.
-
-    Made from the naming rules (§3.1 of docs/original-semantics.md).
-    """
-    rng = np.random.default_rng(seed)
-    blobs = {}
-    for variable in model.weights:
-        if "seed_generator" in variable.path:
-            continue
-        shape = tuple(variable.shape)
-        if len(shape) == 5:  # Keras THWIO -> Caffe2 OITHW
-            shape = (shape[4], shape[3], shape[0], shape[1], shape[2])
-        elif len(shape) == 2:  # Dense (C, K) -> pred_w (K, C)
-            shape = shape[::-1]
-        blobs[caffe2.blob_name(variable)] = rng.uniform(0.5, 1.5, shape).astype(np.float32)
-        blobs[caffe2.blob_name(variable) + "_momentum"] = np.zeros(shape, np.float32)
-    return {"blobs": {**blobs, "lr": np.float32(0.01), "model_iter": 400000}}
+    """An I3D-NL of the tiny preset, 5 classes."""
+    return tiny_classifier(**{**TINY_NL, "num_classes": 5, **kwargs})
 
 
 def test_blob_names_follow_the_original_rules():
@@ -122,7 +100,10 @@ def test_pred_with_another_class_count_is_skipped_for_fine_tuning():
 
 
 def test_2d_kernels_are_inflated_by_replicating_over_time_divided_by_t():
-    """§3.2: an ImageNet (O, I, H, W) kernel becomes T copies / T in a (T, H, W, I, O) kernel."""
+    """An ImageNet (O, I, H, W) kernel becomes T copies / T in a (T, H, W, I, O) kernel.
+
+    §3.2 of docs/original-semantics.md.
+    """
     model = tiny()
     w2d = np.random.default_rng(3).normal(size=(4, 3, 7, 7)).astype(np.float32)
     caffe2.load_blobs(model, {"conv1_w": w2d})
@@ -132,9 +113,12 @@ def test_2d_kernels_are_inflated_by_replicating_over_time_divided_by_t():
         np.testing.assert_allclose(kernel[t], w2d.transpose(2, 3, 1, 0) / 5, rtol=1e-6)
 
 
-def test_full_resnet101_i3d_nl_checkpoint_loads_strictly():
-    """R101: non-local after res4 blocks 6, 13, 20 and 23 res4 blocks, all by name."""
-    model = build_classifier(arch="i3d", depth=101, non_local_stages=(3, 4))
+def test_resnet101_i3d_nl_checkpoint_loads_strictly():
+    """R101: non-local after res4 blocks 6, 13, 20 and 23 res4 blocks, all by name.
+
+    At width 4: the names and the rules placing them do not depend on it.
+    """
+    model = tiny(depth=101, stage_blocks=())
     checkpoint = caffe2_checkpoint(model, seed=2)
     assert (
         "nonlocal_conv4_13_theta_w" in checkpoint["blobs"]

@@ -4,15 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nlkeras.models import build_classifier
 from nlkeras.weights import caffe2
 from nlkeras.weights.files import load_weights
-
-TINY = dict(num_classes=3, num_frames=4, crop_size=32, width=4, stage_blocks=(1, 1, 1, 1))
-
-
-def tiny(**overrides):
-    return build_classifier(**{**TINY, **overrides})
+from tests.testing import tiny_classifier
 
 
 def assert_same_weights(a, b):
@@ -22,7 +16,7 @@ def assert_same_weights(a, b):
 
 @pytest.fixture
 def trained():
-    model = tiny()
+    model = tiny_classifier()
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(size=w.shape).astype(w.dtype) for w in model.get_weights()])
     return model
@@ -30,37 +24,39 @@ def trained():
 
 def test_weights_h5(trained, tmp_path):
     trained.save_weights(str(tmp_path / "m.weights.h5"))
-    model = tiny()
+    model = tiny_classifier()
     assert load_weights(model, str(tmp_path / "m.weights.h5")) is None
     assert_same_weights(model, trained)
 
 
 def test_weights_h5_of_another_recipe_is_refused_strictly(tmp_path):
     """Keras alone would load the shared layers and ignore the non-local blocks' arrays."""
-    tiny(non_local_stages=(3,), non_local_layer_mod=1).save_weights(str(tmp_path / "nl.weights.h5"))
+    tiny_classifier(non_local_stages=(3,), non_local_layer_mod=1).save_weights(
+        str(tmp_path / "nl.weights.h5")
+    )
     with pytest.raises(ValueError, match=r"holds \d+ weight arrays, the model has \d+"):
-        load_weights(tiny(), str(tmp_path / "nl.weights.h5"))
-    load_weights(tiny(), str(tmp_path / "nl.weights.h5"), strict=False)
+        load_weights(tiny_classifier(), str(tmp_path / "nl.weights.h5"))
+    load_weights(tiny_classifier(), str(tmp_path / "nl.weights.h5"), strict=False)
 
 
 def test_pkl_is_strict_by_default(trained, tmp_path):
     blobs = caffe2.model_blobs(trained)
-    caffe2.save_pickle(blobs, str(tmp_path / "m.pkl"))
-    model = tiny()
+    caffe2.save_pickle(blobs, str(tmp_path / "m.pkl"), lr=0.01)
+    model = tiny_classifier()
     report = load_weights(model, str(tmp_path / "m.pkl"))
     assert not report["missing"] and not report["unexpected"]
     assert_same_weights(model, trained)
     del blobs["pred_w"]
-    caffe2.save_pickle(blobs, str(tmp_path / "partial.pkl"))
+    caffe2.save_pickle(blobs, str(tmp_path / "partial.pkl"), lr=0.01)
     with pytest.raises(ValueError, match="missing \\['pred_w'\\]"):
-        load_weights(tiny(), str(tmp_path / "partial.pkl"))
+        load_weights(tiny_classifier(), str(tmp_path / "partial.pkl"))
 
 
 def test_training_checkpoint_by_folder_or_prefix(trained, tmp_path):
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=trained), str(tmp_path), 2)
     prefix = manager.save(checkpoint_number=7)
     for path in (str(tmp_path), prefix):
-        model = tiny()
+        model = tiny_classifier()
         load_weights(model, path)
         assert_same_weights(model, trained)
 
@@ -69,28 +65,28 @@ def test_a_path_that_is_no_weights_file_is_a_clear_error(tmp_path):
     with pytest.raises(
         FileNotFoundError, match="not a .pkl, a .weights.h5 or a training checkpoint"
     ):
-        load_weights(tiny(), str(tmp_path / "nothing"))
+        load_weights(tiny_classifier(), str(tmp_path / "nothing"))
     with pytest.raises(FileNotFoundError, match="not a .pkl"):
-        load_weights(tiny(), str(tmp_path))  # a folder without checkpoints
+        load_weights(tiny_classifier(), str(tmp_path))  # a folder without checkpoints
 
 
 def test_weights_h5_of_another_class_count_initialise_all_but_the_classifier(trained, tmp_path):
     """Fine-tuning from nlkeras weights: the backbone loads, `pred` keeps its fresh init."""
     trained.save_weights(str(tmp_path / "m.weights.h5"))
-    model = tiny(num_classes=5)
+    model = tiny_classifier(num_classes=5)
     fresh = model.pred.get_weights()
     load_weights(model, str(tmp_path / "m.weights.h5"), strict=False)
     assert_same_weights(model.backbone, trained.backbone)
     for x, y in zip(model.pred.get_weights(), fresh, strict=True):
         np.testing.assert_array_equal(x, y)
     with pytest.raises(ValueError, match="classifier of 3 classes, the model has 5"):
-        load_weights(tiny(num_classes=5), str(tmp_path / "m.weights.h5"), strict=True)
+        load_weights(tiny_classifier(num_classes=5), str(tmp_path / "m.weights.h5"), strict=True)
 
 
 def test_a_missing_or_unreadable_file_is_named(tmp_path):
     for name in ("absent.weights.h5", "absent.pkl"):
         with pytest.raises(FileNotFoundError, match=f"{name}: no such weights file"):
-            load_weights(tiny(), str(tmp_path / name))
+            load_weights(tiny_classifier(), str(tmp_path / name))
     (tmp_path / "junk.weights.h5").write_text("not hdf5")
     with pytest.raises(OSError, match=r"junk\.weights\.h5: not a readable \.weights\.h5 file"):
-        load_weights(tiny(), str(tmp_path / "junk.weights.h5"))
+        load_weights(tiny_classifier(), str(tmp_path / "junk.weights.h5"))

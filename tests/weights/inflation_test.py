@@ -3,10 +3,11 @@
 import keras
 import numpy as np
 
-from nlkeras.models import build_classifier
 from nlkeras.weights import caffe2
+from tests.testing import tiny_classifier
 
-TINY = dict(stage_blocks=(1, 2, 2, 1), width=4, num_frames=16, crop_size=32, num_classes=5)
+# 16 frames: the temporal kernels have positions away from the clip's borders.
+INFLATION = dict(stage_blocks=(1, 2, 2, 1), num_frames=16, num_classes=5)
 
 
 def imagenet_like_blobs(model, seed=0):
@@ -33,8 +34,8 @@ def stage(model, name, clips):
 
 
 def test_inflated_i3d_equals_c2d_on_identical_frames_away_from_temporal_borders():
-    c2d = build_classifier(arch="c2d", **TINY)
-    i3d = build_classifier(arch="i3d", **TINY)
+    c2d = tiny_classifier(arch="c2d", **INFLATION)
+    i3d = tiny_classifier(arch="i3d", **INFLATION)
     blobs = imagenet_like_blobs(c2d)
     assert not caffe2.load_blobs(c2d, blobs)["unexpected"]
     assert not caffe2.load_blobs(i3d, blobs)["unexpected"]

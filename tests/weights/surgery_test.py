@@ -11,7 +11,8 @@ import pytest
 
 from nlkeras.models import build_classifier
 from nlkeras.weights import caffe2, surgery
-from tests.weights.caffe2_test import TINY, caffe2_checkpoint, tiny
+from tests.testing import caffe2_checkpoint, tiny_classifier
+from tests.weights.caffe2_test import tiny
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -38,10 +39,10 @@ def test_bn_to_affine_folds_with_the_originals_epsilon():
 def test_folded_bn_model_equals_the_bn_model_in_inference():
     """A BN model and its folded frozen-BN twin give the same outputs (up to the eps rounding)."""
     # The baselines that start the frozen-BN recipes have no non-local blocks.
-    bn_model = build_classifier(arch="i3d", dropout=0.0, **TINY)
+    bn_model = tiny_classifier(stage_blocks=(1, 2, 2, 1), num_classes=5, dropout=0.0)
     caffe2.load_blobs(bn_model, caffe2_checkpoint(bn_model, seed=4))
     blobs = surgery.bn_to_affine(caffe2.model_blobs(bn_model))
-    frozen = build_classifier(arch="i3d", dropout=0.0, frozen_bn=True, **TINY)
+    frozen = tiny_classifier(stage_blocks=(1, 2, 2, 1), num_classes=5, dropout=0.0, frozen_bn=True)
     report = caffe2.load_blobs(frozen, blobs)
     assert report["missing"] == ["pred_w", "pred_b"] and not report["unexpected"]
     frozen.pred.set_weights(bn_model.pred.get_weights())
@@ -84,8 +85,25 @@ def test_tools_on_pickles(tmp_path):
     run_tool("tools.bn_to_affine", str(source), str(tmp_path / "affine.pkl"))
     folded = caffe2.load_pickle(str(tmp_path / "affine.pkl"))
     assert "res_conv1_bn_rm" not in folded and "pred_w" not in folded and "res_conv1_bn_s" in folded
+    assert originals_tools_read(folded) == (pytest.approx(0.00125), 0)
     run_tool("tools.prepare_finetune", str(source), str(tmp_path / "ft.pkl"))
-    assert "pred_w" not in caffe2.load_pickle(str(tmp_path / "ft.pkl"))
+    finetune = caffe2.load_pickle(str(tmp_path / "ft.pkl"))
+    assert "pred_w" not in finetune
+    assert originals_tools_read(finetune) == (pytest.approx(0.01), 0)
+
+
+def originals_tools_read(blobs):
+    """`(lr, model_iter)` as the original's tools take them from a `.pkl`.
+
+    §3.2 and §3.5 of docs/original-semantics.md: its loader needs `lr` and
+    reads `model_iter`; modify_blob_rm.py then does `del blobs['model_iter']`,
+    a KeyError on a file without it.
+    """
+    blobs = dict(blobs)
+    lr = float(blobs["lr"][0])
+    model_iter = blobs["model_iter"]
+    del blobs["model_iter"]
+    return lr, model_iter
 
 
 def test_convert_caffe2_writes_weights_and_reports(tmp_path):
@@ -124,6 +142,7 @@ def test_tools_on_nlkeras_weights(tmp_path):
     run_tool("tools.convert_caffe2", "--recipe", "demo", str(tmp_path / "bn.weights.h5"),
              str(tmp_path / "bn.pkl"))  # fmt: skip
     blobs = caffe2.load_pickle(str(tmp_path / "bn.pkl"))
+    assert originals_tools_read(blobs) == (pytest.approx(config.solver.base_lr), 0)
     again = build_classifier(**config_lib.model_kwargs(config))
     caffe2.load_blobs(again, blobs, strict=True)
     for a, b in zip(model.weights, again.weights, strict=True):

@@ -1,10 +1,11 @@
-"""`worker_position`: where a task stands among TF_CONFIG's chief and workers."""
+"""`nlkeras.distribution`: where a task stands among TF_CONFIG's workers; the batch split."""
 
 import json
+import types
 
 import pytest
 
-from nlkeras.training.loop import worker_position
+from nlkeras.distribution import per_replica_batch, worker_position
 
 CLUSTER = {"chief": ["c:1"], "worker": ["w:1", "w:2"]}
 
@@ -35,3 +36,10 @@ def test_a_task_outside_the_cluster_is_refused(monkeypatch, task):
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": CLUSTER, "task": task}))
     with pytest.raises(ValueError, match="not one of its cluster's chief or workers"):
         worker_position()
+
+
+def test_the_global_batch_splits_over_the_replicas():
+    two = types.SimpleNamespace(num_replicas_in_sync=2)
+    assert per_replica_batch(8, two) == 4
+    with pytest.raises(ValueError, match="batch_size=7 must divide by 2 replicas"):
+        per_replica_batch(7, two)
