@@ -24,24 +24,28 @@ def _linear(start, end, num_frames):
     return np.linspace(start, end, num_frames, dtype=np.float64)
 
 
+def _crossing(rng, length, breadth, num_frames):
+    """One object crossing 40-65% of `length` towards 0, drifting slightly along `breadth`.
+
+    Returns `(along, across, radius, angle)` per frame; `_move_left` and
+    `_move_up` are this motion along the width and along the height.
+    """
+    radius = rng.uniform(0.12, 0.2) * min(length, breadth)
+    distance = min(rng.uniform(0.4, 0.65) * length, length - 2 * radius - 4)
+    start = rng.uniform(radius + 2 + distance, length - radius - 2)
+    drift = rng.uniform(-0.15, 0.15) * distance
+    low, high = radius + 2 + max(0.0, -drift), breadth - radius - 2 - max(0.0, drift)
+    across_start = rng.uniform(low, max(low, high))
+    angle = np.full(num_frames, rng.uniform(0, 360))
+    along = _linear(start, start - distance, num_frames)
+    across = _linear(across_start, across_start + drift, num_frames)
+    return along, across, np.full(num_frames, radius), angle
+
+
 def _move_left(rng, height, width, num_frames):
     """One object crossing 40-65% of the width leftwards, with a slight vertical drift."""
-    short = min(height, width)
-    radius = rng.uniform(0.12, 0.2) * short
-    distance = min(rng.uniform(0.4, 0.65) * width, width - 2 * radius - 4)
-    x_start = rng.uniform(radius + 2 + distance, width - radius - 2)
-    drift = rng.uniform(-0.15, 0.15) * distance
-    y_low, y_high = radius + 2 + max(0.0, -drift), height - radius - 2 - max(0.0, drift)
-    y_start = rng.uniform(y_low, max(y_low, y_high))
-    angle = np.full(num_frames, rng.uniform(0, 360))
-    return [
-        Pose(
-            _linear(x_start, x_start - distance, num_frames),
-            _linear(y_start, y_start + drift, num_frames),
-            np.full(num_frames, radius),
-            angle,
-        )
-    ]
+    x, y, radius, angle = _crossing(rng, width, height, num_frames)
+    return [Pose(x, y, radius, angle)]
 
 
 def _approach(rng, height, width, num_frames):
@@ -111,22 +115,8 @@ def _meet(rng, height, width, num_frames):
 
 def _move_up(rng, height, width, num_frames):
     """One object crossing 40-65% of the height upwards, with a slight horizontal drift."""
-    short = min(height, width)
-    radius = rng.uniform(0.12, 0.2) * short
-    distance = min(rng.uniform(0.4, 0.65) * height, height - 2 * radius - 4)
-    y_start = rng.uniform(radius + 2 + distance, height - radius - 2)
-    drift = rng.uniform(-0.15, 0.15) * distance
-    x_low, x_high = radius + 2 + max(0.0, -drift), width - radius - 2 - max(0.0, drift)
-    x_start = rng.uniform(x_low, max(x_low, x_high))
-    angle = np.full(num_frames, rng.uniform(0, 360))
-    return [
-        Pose(
-            _linear(x_start, x_start + drift, num_frames),
-            _linear(y_start, y_start - distance, num_frames),
-            np.full(num_frames, radius),
-            angle,
-        )
-    ]
+    y, x, radius, angle = _crossing(rng, height, width, num_frames)
+    return [Pose(x, y, radius, angle)]
 
 
 def _orbit_clockwise(rng, height, width, num_frames):
