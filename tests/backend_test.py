@@ -1,16 +1,21 @@
-"""The model code on Keras' JAX backend: the same weights give TensorFlow's probabilities.
+"""The model code on Keras' JAX backend: the same weights give TensorFlow's numbers.
 
-The backend is chosen when Keras is imported, so JAX runs in a child
-process with `KERAS_BACKEND=jax`; it builds the model with the same builder,
-loads the `.weights.h5` this process wrote and scores the same clips.
+The backend is chosen when Keras is imported, so JAX runs in one child
+process with `KERAS_BACKEND=jax`: it builds each model with the same builder,
+loads the `.weights.h5` this process wrote, scores the same clips, and takes
+a training-mode pass (BN on batch statistics: the Keras-ops path with its
+closed-form gradient there, TensorFlow's fused kernel here) with the
+gradient with respect to the clips.
 """
 
+import json
 import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from nlkeras.data import processors
 from nlkeras.models import build_classifier
@@ -18,42 +23,77 @@ from tests.testing import TINY, calibrated
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL = dict(
-    TINY, num_classes=5, non_local_stages=(3, 4), non_local_layer_mod=1, head="probabilities"
+    TINY,
+    num_classes=5,
+    non_local_stages=(3, 4),
+    non_local_layer_mod=1,
+    head="probabilities",
+    dropout=0.0,  # the training-mode pass is compared too
 )
+# A training-size clip and a larger, fully-convolutional one.
+SHAPES = ((2, 4, 32, 32, 3), (1, 4, 40, 54, 3))
 
 _ON_JAX = """
-import ast
-import sys
-import numpy as np
-import keras
+import json, sys
+import jax, jax.numpy as jnp, keras, numpy as np
 from nlkeras.models import build_classifier
 assert keras.backend.backend() == "jax", keras.backend.backend()
-model = build_classifier(**ast.literal_eval(sys.argv[1]))
-model.load_weights(sys.argv[2])
-clips = np.load(sys.argv[3])
-np.save(sys.argv[4], np.asarray(model(clips, training=False)))
+for job in json.load(open(sys.argv[1])):
+    model = build_classifier(**job["model"])
+    model.load_weights(job["weights"])
+    out = {f"probabilities{i}": np.asarray(model(np.load(c), training=False))
+           for i, c in enumerate(job["clips"])}
+    clips, weights = np.load(job["clips"][0]), np.load(job["output_weights"])
+    trainable = [v.value for v in model.trainable_variables]
+    fixed = [v.value for v in model.non_trainable_variables]
+    def loss(x):
+        y, _ = model.stateless_call(trainable, fixed, x, training=True)
+        return jnp.sum(y * weights), y
+    (_, out["training"]), out["clip_gradient"] = jax.value_and_grad(loss, has_aux=True)(clips)
+    np.savez(job["out"], **{k: np.asarray(v) for k, v in out.items()})
 """
 
 
-@pytest.mark.parametrize("arch", ["i3d", "c2d"])
-def test_jax_backend_gives_tensorflows_probabilities(arch, tmp_path):
+def test_jax_backend_gives_tensorflows_numbers(tmp_path):
     pytest.importorskip("jax")
-    kwargs = {**MODEL, "arch": arch}
-    model = calibrated(build_classifier(**kwargs), (2, 4, 32, 32, 3))
-    model.save_weights(str(tmp_path / "m.weights.h5"))
     rng = np.random.default_rng(0)
-    # A training-size clip and a larger, fully-convolutional one.
-    for shape in ((2, 4, 32, 32, 3), (1, 4, 40, 54, 3)):
-        clips = ((rng.integers(0, 256, shape) - processors.MEAN) / processors.STD).astype("float32")
-        np.save(tmp_path / "clips.npy", clips)
-        result = subprocess.run(
-            [sys.executable, "-c", _ON_JAX, repr(kwargs), str(tmp_path / "m.weights.h5"),
-             str(tmp_path / "clips.npy"), str(tmp_path / "jax.npy")],
-            cwd=ROOT, capture_output=True, text=True, timeout=600,
-            env={**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"},
+    clips = []
+    for i, shape in enumerate(SHAPES):
+        values = (rng.integers(0, 256, shape) - processors.MEAN) / processors.STD
+        np.save(tmp_path / f"clips{i}.npy", values.astype("float32"))
+        clips.append(str(tmp_path / f"clips{i}.npy"))
+    output_weights = rng.normal(size=(SHAPES[0][0], MODEL["num_classes"])).astype("float32")
+    np.save(tmp_path / "output_weights.npy", output_weights)
+    models, jobs = {}, []
+    for arch in ("i3d", "c2d"):
+        kwargs = {**MODEL, "arch": arch}
+        models[arch] = calibrated(build_classifier(**kwargs), SHAPES[0])
+        models[arch].save_weights(str(tmp_path / f"{arch}.weights.h5"))
+        jobs.append(
+            {"model": kwargs, "weights": str(tmp_path / f"{arch}.weights.h5"), "clips": clips,
+             "output_weights": str(tmp_path / "output_weights.npy"),
+             "out": str(tmp_path / f"{arch}_jax.npz")}
         )  # fmt: skip
-        assert result.returncode == 0, result.stderr[-3000:]
-        on_jax = np.load(tmp_path / "jax.npy")
-        on_tf = np.asarray(model(clips, training=False))
-        assert on_tf.std() > 0.01  # spread probabilities: the comparison can fail
-        np.testing.assert_allclose(on_jax, on_tf, atol=1.1e-5)
+    (tmp_path / "jobs.json").write_text(json.dumps(jobs))
+    result = subprocess.run(
+        [sys.executable, "-c", _ON_JAX, str(tmp_path / "jobs.json")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    for arch, model in models.items():
+        on_jax = np.load(tmp_path / f"{arch}_jax.npz")
+        for i, path in enumerate(clips):
+            on_tf = np.asarray(model(np.load(path), training=False))
+            assert on_tf.std() > 0.01  # spread probabilities: the comparison can fail
+            np.testing.assert_allclose(on_jax[f"probabilities{i}"], on_tf, atol=1.1e-5)
+        x = tf.constant(np.load(clips[0]))
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            training = model(x, training=True)
+            loss = tf.reduce_sum(training * output_weights)
+        np.testing.assert_allclose(on_jax["training"], training.numpy(), atol=1.1e-5)
+        gradient = tape.gradient(loss, x).numpy()
+        scale = np.abs(gradient).max()
+        assert scale > 0
+        np.testing.assert_allclose(on_jax["clip_gradient"], gradient, atol=1e-4 * scale)
