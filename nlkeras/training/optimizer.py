@@ -60,6 +60,10 @@ class CaffeSGD(keras.optimizers.SGD):
             return
         momentum = ops.cast(self.momentum, variable.dtype)
         velocity = self.momentums[self._get_variable_index(variable)]
+        if keras.backend.backend() == "tensorflow":
+            # The same rule in one kernel, in place: no velocity- or step-sized temporaries.
+            _apply_momentum(variable, velocity, learning_rate, gradient, momentum, self.nesterov)
+            return
         self.assign(velocity, momentum * velocity + gradient)
         step = gradient + momentum * velocity if self.nesterov else velocity
         self.assign_sub(variable, learning_rate * step)
@@ -69,3 +73,17 @@ class CaffeSGD(keras.optimizers.SGD):
         config.update(l2=self.l2, l2_norm=self.l2_norm)
         return config
 
+
+def _apply_momentum(variable, velocity, learning_rate, gradient, momentum, nesterov):
+    """TensorFlow's `ApplyMomentum`: `u = m u + g; w -= lr (g + m u)` (Nesterov) or `lr u`."""
+    import tensorflow as tf
+
+    handle = lambda v: (v.value if isinstance(v, keras.Variable) else v).handle
+    tf.raw_ops.ResourceApplyMomentum(
+        var=handle(variable),
+        accum=handle(velocity),
+        lr=learning_rate,
+        grad=gradient,
+        momentum=momentum,
+        use_nesterov=nesterov,
+    )
