@@ -20,8 +20,6 @@ most concentrated: see `strongest_queries`), `--out` receives:
 grid shapes are printed, so queries can be chosen in a second run.
 """
 
-import sys
-
 from absl import app, flags
 
 from nlkeras import cli
@@ -47,11 +45,6 @@ _TOP_K = flags.DEFINE_integer("top_k", 8, "Attended key cells drawn per query.")
 _HEIGHT = flags.DEFINE_integer("height", 160, "Pixel height of each drawn frame.")
 
 
-def fail(message):
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
 def parse_query(text, grid):
     """`"T,Y,X"` -> a cell of `grid` `(frames, height, width)`, or a one-line error."""
     try:
@@ -59,7 +52,7 @@ def parse_query(text, grid):
     except ValueError:
         cell = ()
     if len(cell) != 3 or not all(0 <= c < n for c, n in zip(cell, grid, strict=True)):
-        fail(
+        raise ValueError(
             f"--query {text!r} is not a cell T,Y,X of the block's {'x'.join(map(str, grid))} grid."
         )
     return cell
@@ -73,15 +66,12 @@ def main(argv):
     # Model, block, clip.
     model = build_classifier(**config_lib.model_kwargs(config))
     load_weights(model, _WEIGHTS.value, strict=True)
-    try:
-        probe = attention.AttentionProbe(model, _BLOCK.value)
-    except ValueError as error:
-        fail(error)
+    probe = attention.AttentionProbe(model, _BLOCK.value)  # a bad name: cli.run's error line
     protocol = {**config_lib.test_protocol_kwargs(config), "protocol": "full_frame", "flip": False}
     test_views = views.TestViews(**protocol)
     clip_index = test_views.num_clips // 2 if _CLIP.value is None else _CLIP.value
     if not 0 <= clip_index < test_views.num_clips:
-        fail(f"--clip {clip_index} is not in [0, {test_views.num_clips}).")
+        raise ValueError(f"--clip {clip_index} is not in [0, {test_views.num_clips}).")
     short_side, fps = builder.stored_frames(config_lib.split_patterns(config))
     try:
         num_video_frames, indices, frames = video_io.read_sampled_frames(
@@ -91,7 +81,7 @@ def main(argv):
             fps,
         )
     except video_io.VideoError as error:
-        fail(f"{argv[1]}: {error}")
+        raise ValueError(f"{argv[1]}: {error}") from None
     frames_for = views.frames_at(frames, indices)
     clip, pixels = attention.clip_view(test_views, frames_for, num_video_frames, clip_index)
 
