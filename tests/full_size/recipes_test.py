@@ -1,4 +1,4 @@
-"""The real recipes end to end (slow: `python -m pytest -q -m slow`).
+"""The real recipes end to end (slow: `python -m pytest -q -m slow -n 0`).
 
 For the full I3D-NL R50 (`i3d_nl_8f`) and the 128-frame frozen-BN model
 (`i3d_nl_affine_128f`): 340x256 videos built by the real builder, a few
