@@ -9,13 +9,18 @@ import logging
 import tensorflow as tf
 
 
+def seed_variables(model):
+    """The states of the model's seed generators (dropout's random state)."""
+    return [v for v in model.variables if "seed_generator_state" in v.path]
+
+
 def checkpoint_manager(model, optimizer, directory, keep):
     """A `tf.train.CheckpointManager` of the model, the optimizer and dropout's random state.
 
     Dropout's state is not among the model's weights; checkpointed too, a
     resumed run draws the masks an uninterrupted one would.
     """
-    seeds = [v.value for v in model.variables if "seed_generator_state" in v.path]
+    seeds = [v.value for v in seed_variables(model)]
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, seeds=seeds)
     return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=keep)
 

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from nlkeras.data import pipelines, shards
+from nlkeras.training.checkpoints import seed_variables
 
 
 def batch_norm_layers(model):
@@ -62,6 +63,10 @@ def recompute_batch_norm(model, batches, num_batches, strategy=None):
         num_batches: int. Global batches to pool.
         strategy: `tf.distribute.Strategy` or None (the default strategy).
 
+    The training-mode passes draw dropout masks; the seed generators are put
+    back afterwards, so training goes on with the masks it would have drawn
+    without precise BN (and does not depend on how often it runs).
+
     Returns the number of batches used; a model without BN is left as it is
     (the frozen-BN recipes).
     """
@@ -71,6 +76,7 @@ def recompute_batch_norm(model, batches, num_batches, strategy=None):
     if num_batches < 1:
         raise ValueError(f"Precise BN needs at least one batch. Received: {num_batches}")
     strategy = strategy or tf.distribute.get_strategy()
+    seeds = [(v, v.numpy()) for v in seed_variables(model)]
     sums = [np.zeros(layer.moving_mean.shape, np.float64) for layer in layers]
     squares = [np.zeros_like(s) for s in sums]
     with _recorded_moments(layers) as recorded:
@@ -94,6 +100,8 @@ def recompute_batch_norm(model, batches, num_batches, strategy=None):
             ):
                 total += mean.numpy()
                 square += mean_square.numpy()
+    for variable, state in seeds:
+        variable.assign(state)
     count = num_batches * strategy.num_replicas_in_sync
     for layer, total, square in zip(layers, sums, squares, strict=True):
         mean = total / count

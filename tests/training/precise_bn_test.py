@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from nlkeras.layers import Affine
+from nlkeras.training.checkpoints import seed_variables
 from nlkeras.training.precise_bn import batch_norm_layers, recompute_batch_norm
 
 
@@ -32,6 +33,20 @@ def test_statistics_are_pooled_over_batches_as_the_original():
     )
     assert not np.allclose(expected_var, variances.mean(0), rtol=0.05)  # the spread counted
     assert bn.momentum == 0.9  # restored
+
+
+def test_dropouts_random_state_is_put_back():
+    """Training-mode passes draw dropout masks; after precise BN training draws the same next."""
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Dropout(0.5, seed=1)(keras.layers.BatchNormalization()(inputs))
+    model = keras.Model(inputs, outputs)
+    (state,) = seed_variables(model)
+    before = keras.ops.convert_to_numpy(state)
+    batches = [np.ones((2, 4), "float32") * i for i in range(3)]
+    assert recompute_batch_norm(model, iter(batches), 3) == 3
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(state), before)
+    model(batches[0], training=True)  # a training pass does move it
+    assert not np.array_equal(keras.ops.convert_to_numpy(state), before)
 
 
 def test_nested_models_and_frozen_bn():

@@ -51,6 +51,8 @@ def test_the_command_learns_and_writes_its_outputs(tiny_data, tmp_path):
     assert {"val_clip_top1", "val_clip_top5"} <= {k for line in log for k in line}
     test = [line for line in log if "test_video_top1" in line]
     assert test and test[0]["test_videos"] == 2 * BRIGHTNESS_CLASSES
+    # Chance is 0.25; seeds 0-4 all reach 1.0 (the loss ratio above: 0.27-0.91).
+    assert test[0]["test_video_top1"] >= 0.75, test
     assert "video top-1" in result.stdout
     assert (workdir / "final.weights.h5").exists()
     assert sorted(p.name for p in (workdir / "checkpoints").glob("*.index")) == [
