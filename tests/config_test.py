@@ -4,6 +4,7 @@ import pytest
 
 from nlkeras import cli
 from nlkeras import config as config_lib
+from tests.testing import recipe_config
 
 STEPS_400K = (150000, 150000, 100000)
 
@@ -94,14 +95,8 @@ def test_demo_is_a_small_member_of_the_family():
 
 
 def broken(**changes):
-    config = cli.load_recipe("i3d_nl_8f")
-    for key, value in changes.items():
-        *sections, field = key.split("__")
-        target = config
-        for section in sections:
-            target = target[section]
-        target[field] = value
-    return config
+    """`i3d_nl_8f` with `changes` (`section__key=value`) applied."""
+    return recipe_config("i3d_nl_8f", {k.replace("__", "."): v for k, v in changes.items()})
 
 
 @pytest.mark.parametrize(
