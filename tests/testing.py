@@ -273,14 +273,14 @@ def recipe_config(recipe, settings):
 
 
 def train_in_process(settings, workdir, recipe="demo"):
-    """`nlkeras.train.train` on the recipe with `settings`, from a fresh Keras state."""
+    """`nlkeras.training.run.train` on the recipe with `settings`, from a fresh Keras state."""
     from nlkeras import config as config_lib
-    from nlkeras import train
+    from nlkeras.training import run
 
     keras.backend.clear_session()
     config = config_lib.validate(recipe_config(recipe, settings))
     config.recipe = recipe.partition(":")[0]
-    return train.train(config, str(workdir))
+    return run.train(config, str(workdir))
 
 
 def train_command(settings, workdir, recipe="demo"):

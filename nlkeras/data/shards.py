@@ -17,8 +17,11 @@ import tensorflow as tf
 from nlkeras.data import features, records
 
 
-class DamagedShardError(Exception):
-    """A shard could not be read whole; the message names it and where it is damaged."""
+class DamagedShardError(ValueError):
+    """A shard could not be read whole; the message names it and where it is damaged.
+
+    A `ValueError`: bad input, which the entry points report in one line.
+    """
 
 
 _OFFSET = re.compile(r"(corrupted|truncated) record at (\d+)")

@@ -1,7 +1,7 @@
 """Faults at scale on tiny data: damaged shards, SIGTERM, a checkpoint that cannot be written.
 
 The signal and the file-size limit need a process of their own; the rest
-runs `nlkeras.train.train` in this process.
+runs `nlkeras.training.run.train` in this process.
 """
 
 import logging

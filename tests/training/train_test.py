@@ -1,7 +1,7 @@
 """Training end to end on tiny data: learning, resuming, surviving kill -9, initialising.
 
 One test runs the command (`python -m nlkeras.train`); the others call
-`nlkeras.train.train` in this process, apart from the run that is killed.
+`nlkeras.training.run.train` in this process, apart from the run that is killed.
 """
 
 import json
