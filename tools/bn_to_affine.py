@@ -12,9 +12,6 @@ are read with the recipe's model and written for its frozen-BN twin.
 import sys
 
 from nlkeras import cli
-from nlkeras import config as config_lib
-from nlkeras.models import build_classifier
-from nlkeras.weights import caffe2, surgery
 
 _CONFIG = cli.define_config_flag()
 
@@ -24,21 +21,12 @@ def main(argv):
         sys.exit(
             "usage: python -m tools.bn_to_affine [--recipe NAME] IN OUT  (.pkl or .weights.h5)"
         )
-    source = frozen = None
-    if _CONFIG.value is not None:
-        config = config_lib.validate(_CONFIG.value)
-        source = build_classifier(**config_lib.model_kwargs(config))
-        config.model.frozen_bn = True
-        frozen = build_classifier(**config_lib.model_kwargs(config))
-    try:
-        blobs = surgery.bn_to_affine(caffe2.read_blobs(argv[1], source))
-        report = caffe2.write_blobs(blobs, argv[2], frozen, lr=surgery.BN_TO_AFFINE_LR)
-    except ValueError as error:
-        sys.exit(f"error: {error}")
-    print(f"{argv[2]}: {len(blobs)} blobs, BN folded into affine maps")
-    for kind in ("missing", "unexpected"):
-        for item in (report or {}).get(kind, []):
-            print(f"  {kind}: {item}")
+    from nlkeras import config as config_lib
+    from nlkeras.weights.conversions import bn_to_affine
+
+    config = _CONFIG.value
+    model_kwargs = None if config is None else config_lib.model_kwargs(config_lib.validate(config))
+    bn_to_affine(argv[1], argv[2], model_kwargs)
 
 
 if __name__ == "__main__":

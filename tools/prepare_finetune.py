@@ -11,9 +11,6 @@ and written with the recipe's model.
 import sys
 
 from nlkeras import cli
-from nlkeras import config as config_lib
-from nlkeras.models import build_classifier
-from nlkeras.weights import caffe2, surgery
 
 _CONFIG = cli.define_config_flag()
 
@@ -21,18 +18,12 @@ _CONFIG = cli.define_config_flag()
 def main(argv):
     if len(argv) != 3:
         sys.exit("usage: python -m tools.prepare_finetune [--recipe NAME] IN OUT")
-    model = None
-    if _CONFIG.value is not None:
-        config = config_lib.validate(_CONFIG.value)
-        model = build_classifier(**config_lib.model_kwargs(config))
-    try:
-        blobs = surgery.prepare_finetune(caffe2.read_blobs(argv[1], model))
-        if model is not None:
-            model = build_classifier(**config_lib.model_kwargs(config))  # fresh pred and BN stats
-        caffe2.write_blobs(blobs, argv[2], model, lr=surgery.FINETUNE_LR)
-    except ValueError as error:
-        sys.exit(f"error: {error}")
-    print(f"{argv[2]}: {len(blobs)} blobs kept for fine-tuning")
+    from nlkeras import config as config_lib
+    from nlkeras.weights.conversions import prepare_finetune
+
+    config = _CONFIG.value
+    model_kwargs = None if config is None else config_lib.model_kwargs(config_lib.validate(config))
+    prepare_finetune(argv[1], argv[2], model_kwargs)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,17 @@
-"""BN -> affine folding, fine-tune preparation, and the command-line tools on real pickles."""
+"""BN -> affine folding, fine-tune preparation, and the weight tools' runs on real pickles."""
 
-import os
 import pickle
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 
+from nlkeras import cli
+from nlkeras import config as config_lib
 from nlkeras.models import build_classifier
-from nlkeras.weights import caffe2, surgery
+from nlkeras.weights import caffe2, conversions, surgery
 from tests.testing import caffe2_checkpoint, tiny_classifier
 from tests.weights.caffe2_test import tiny
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_bn_to_affine_folds_with_the_originals_epsilon():
@@ -70,23 +67,15 @@ def test_prepare_finetune_drops_what_modify_blob_rm_drops():
     assert set(surgery.prepare_finetune({"blobs": blobs})) == {"conv1_w", "res_conv1_bn_s"}
 
 
-def run_tool(*args):
-    result = subprocess.run(
-        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
-
-
 def test_tools_on_pickles(tmp_path):
     model = tiny()
     source = tmp_path / "c2_model_iter400000.pkl"
     source.write_bytes(pickle.dumps(caffe2_checkpoint(model), protocol=2))
-    run_tool("tools.bn_to_affine", str(source), str(tmp_path / "affine.pkl"))
+    conversions.bn_to_affine(str(source), str(tmp_path / "affine.pkl"))
     folded = caffe2.load_pickle(str(tmp_path / "affine.pkl"))
     assert "res_conv1_bn_rm" not in folded and "pred_w" not in folded and "res_conv1_bn_s" in folded
     assert originals_tools_read(folded) == (pytest.approx(0.00125), 0)
-    run_tool("tools.prepare_finetune", str(source), str(tmp_path / "ft.pkl"))
+    conversions.prepare_finetune(str(source), str(tmp_path / "ft.pkl"))
     finetune = caffe2.load_pickle(str(tmp_path / "ft.pkl"))
     assert "pred_w" not in finetune
     assert originals_tools_read(finetune) == (pytest.approx(0.01), 0)
@@ -106,51 +95,47 @@ def originals_tools_read(blobs):
     return lr, model_iter
 
 
-def test_convert_caffe2_writes_weights_and_reports(tmp_path):
-    from nlkeras import cli
-    from nlkeras import config as config_lib
-
+def test_convert_caffe2_writes_weights_and_reports(tmp_path, capsys):
     config = cli.load_recipe("demo")
-    model = build_classifier(**config_lib.model_kwargs(config))
+    model_kwargs = config_lib.model_kwargs(config)
+    model = build_classifier(**model_kwargs)
     blobs = caffe2_checkpoint(model)["blobs"]
     del blobs["res5_0_branch2c_bn_riv"]
     source = tmp_path / "demo.pkl"
     source.write_bytes(pickle.dumps({"blobs": blobs}, protocol=2))
-    out = run_tool(
-        "tools.convert_caffe2", "--recipe", "demo", str(source), str(tmp_path / "w.weights.h5")
-    )
+    lr = config.solver.base_lr
+    conversions.convert(str(source), str(tmp_path / "w.weights.h5"), model_kwargs, lr)
+    out = capsys.readouterr().out
     assert "blobs loaded" in out and "missing: res5_0_branch2c_bn_riv" in out
     model.load_weights(tmp_path / "w.weights.h5")
     kernel = keras.ops.convert_to_numpy(model.backbone.get_layer("conv1").kernel)
     np.testing.assert_array_equal(kernel, blobs["conv1_w"].transpose(2, 3, 4, 1, 0))
-    strict = subprocess.run(
-        [sys.executable, "-m", "tools.convert_caffe2", "--recipe", "demo", "--strict", str(source),
-         str(tmp_path / "x.weights.h5")], cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert strict.returncode != 0 and "res5_0_branch2c_bn_riv" in strict.stderr
+    with pytest.raises(ValueError, match="res5_0_branch2c_bn_riv"):
+        conversions.convert(str(source), str(tmp_path / "x.weights.h5"), model_kwargs, lr, True)
+    assert not (tmp_path / "x.weights.h5").exists()
 
 
 def test_tools_on_nlkeras_weights(tmp_path):
     """nlkeras weights -> .pkl -> back is exact; BN folding writes the frozen-BN twin's weights."""
-    from nlkeras import cli
-    from nlkeras import config as config_lib
-
     config = cli.load_recipe("demo")
-    model = build_classifier(**config_lib.model_kwargs(config))
+    model_kwargs = config_lib.model_kwargs(config)
+    model = build_classifier(**model_kwargs)
     caffe2.load_blobs(model, caffe2_checkpoint(model, seed=7))
     model.save_weights(tmp_path / "bn.weights.h5")
-    run_tool("tools.convert_caffe2", "--recipe", "demo", str(tmp_path / "bn.weights.h5"),
-             str(tmp_path / "bn.pkl"))  # fmt: skip
+    conversions.convert(
+        str(tmp_path / "bn.weights.h5"), str(tmp_path / "bn.pkl"), model_kwargs,
+        config.solver.base_lr,
+    )  # fmt: skip
     blobs = caffe2.load_pickle(str(tmp_path / "bn.pkl"))
     assert originals_tools_read(blobs) == (pytest.approx(config.solver.base_lr), 0)
-    again = build_classifier(**config_lib.model_kwargs(config))
+    again = build_classifier(**model_kwargs)
     caffe2.load_blobs(again, blobs, strict=True)
     for a, b in zip(model.weights, again.weights, strict=True):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
-    run_tool("tools.bn_to_affine", "--recipe", "demo", str(tmp_path / "bn.weights.h5"),
-             str(tmp_path / "affine.weights.h5"))  # fmt: skip
-    config.model.frozen_bn = True
-    frozen = build_classifier(**config_lib.model_kwargs(config))
+    conversions.bn_to_affine(
+        str(tmp_path / "bn.weights.h5"), str(tmp_path / "affine.weights.h5"), model_kwargs
+    )
+    frozen = build_classifier(**{**model_kwargs, "frozen_bn": True})
     frozen.load_weights(tmp_path / "affine.weights.h5")
     bn = model.backbone.get_layer("res3_0_branch2a_bn")
     expected = keras.ops.convert_to_numpy(bn.gamma) / np.sqrt(
