@@ -1,35 +1,28 @@
-"""`python -m tools.model_info`: the table, the counts, and its refusals."""
+"""`tools.model_info`: the table, the counts, and its refusals."""
 
-import os
 import subprocess
 import sys
 
 import keras
+import pytest
 
 from nlkeras import cli
 from nlkeras import config as config_lib
 from nlkeras.models import build_classifier
+from nlkeras.models.info import parse_size, print_model_info
 from nlkeras.models.macs import count_macs
 from tests.models.zoo_test import expected_trainable
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def run_model_info(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "tools.model_info", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+from tests.testing import ROOT, recipe_config
 
 
-def test_prints_the_table_for_r101_long_clips():
-    """The issue's acceptance command: I3D-NL R101, 128x1 frames, frozen BN."""
-    result = run_model_info("--recipe", "i3d_nl_affine_128f", "--config.model.depth=101")
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
+def test_prints_the_table_for_r101_long_clips(capsys):
+    """The issue's acceptance command, `--recipe i3d_nl_affine_128f --config.model.depth=101`.
+
+    I3D-NL R101, 128x1 frames, frozen BN.
+    """
+    config = config_lib.validate(recipe_config("i3d_nl_affine_128f", {"model.depth": 101}))
+    print_model_info(config_lib.model_kwargs(config), config.data.sample_rate, config.test.scale)
+    out = capsys.readouterr().out
     assert "I3D R101 (resnet_video_org), 128x1 frames" in out
     assert "frozen BN" in out
     # §2.11 of docs/original-semantics.md, 128x1 on resnet_video_org: 64 -> 32 -> 32 -> 16.
@@ -40,11 +33,21 @@ def test_prints_the_table_for_r101_long_clips():
 
 
 def test_wrong_type_and_unknown_key_stop_with_the_key_named():
-    result = run_model_info("--recipe", "demo", "--config.model.depth=deep")
+    """A wrong type stops in absl's flag parsing: the command line itself."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.model_info", "--recipe", "demo", "--config.model.depth=deep"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
     assert result.returncode != 0 and "config.model.depth" in result.stderr
-    result = run_model_info("--recipe", "demo", "--config.model.dpeth=101")
-    assert result.returncode == 2
-    assert "Unknown config key 'model.dpeth'" in result.stderr and "model.depth" in result.stderr
+    # An unknown key: cli.run prints this ValueError as one line, status 2 (tests/cli_test.py).
+    with pytest.raises(ValueError, match=r"Unknown config key 'model.dpeth'.*model\.depth"):
+        cli.expand_argv(["model_info", "--recipe", "demo", "--config.model.dpeth=101"])
+
+
+def test_a_bad_test_size_is_named():
+    with pytest.raises(ValueError, match="'256x' is not a size HEIGHTxWIDTH"):
+        parse_size("256x")
+    assert parse_size("256x340") == (256, 340)
 
 
 def test_non_local_macs_match_the_hand_count():
