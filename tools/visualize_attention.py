@@ -17,18 +17,13 @@ most concentrated: see `strongest_queries`), `--out` receives:
 - `attention.gif`: the heat maps over every frame of the clip.
 
 `--block` names the non-local block (default: the last one of res4). The
-grid shapes are printed, so queries can be chosen in a second run.
+grid shapes are printed, so queries can be chosen in a second run. The run
+is `nlkeras.visualization.run.visualize`.
 """
 
 from absl import app, flags
 
 from nlkeras import cli
-from nlkeras import config as config_lib
-from nlkeras.data import builder, video_io, views
-from nlkeras.data.class_names import class_names
-from nlkeras.models import build_classifier
-from nlkeras.visualization import attention, drawing
-from nlkeras.weights.files import load_weights
 
 _CONFIG = cli.define_config_flag()
 _WEIGHTS = flags.DEFINE_string(
@@ -45,76 +40,27 @@ _TOP_K = flags.DEFINE_integer("top_k", 8, "Attended key cells drawn per query.")
 _HEIGHT = flags.DEFINE_integer("height", 160, "Pixel height of each drawn frame.")
 
 
-def parse_query(text, grid):
-    """`"T,Y,X"` -> a cell of `grid` `(frames, height, width)`, or a one-line error."""
-    try:
-        cell = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        cell = ()
-    if len(cell) != 3 or not all(0 <= c < n for c, n in zip(cell, grid, strict=True)):
-        raise ValueError(
-            f"--query {text!r} is not a cell T,Y,X of the block's {'x'.join(map(str, grid))} grid."
-        )
-    return cell
-
-
 def main(argv):
     if len(argv) != 2:
         raise app.UsageError("Give exactly one video file.")
+    from nlkeras import config as config_lib
+    from nlkeras.visualization.run import visualize
+
     config = config_lib.validate(_CONFIG.value)
-
-    # Model, block, clip.
-    model = build_classifier(**config_lib.model_kwargs(config))
-    load_weights(model, _WEIGHTS.value, strict=True)
-    probe = attention.AttentionProbe(model, _BLOCK.value)  # a bad name: cli.run's error line
-    protocol = {**config_lib.test_protocol_kwargs(config), "protocol": "full_frame", "flip": False}
-    test_views = views.TestViews(**protocol)
-    clip_index = test_views.num_clips // 2 if _CLIP.value is None else _CLIP.value
-    if not 0 <= clip_index < test_views.num_clips:
-        raise ValueError(f"--clip {clip_index} is not in [0, {test_views.num_clips}).")
-    short_side, fps = builder.stored_frames(config_lib.split_patterns(config))
-    try:
-        num_video_frames, indices, frames = video_io.read_sampled_frames(
-            argv[1],
-            lambda n: test_views.frame_indices(n, [clip_index]).numpy(),
-            short_side,
-            fps,
-        )
-    except video_io.VideoError as error:
-        raise ValueError(f"{argv[1]}: {error}") from None
-    frames_for = views.frames_at(frames, indices)
-    clip, pixels = attention.clip_view(test_views, frames_for, num_video_frames, clip_index)
-
-    # Attention, queries, pictures.
-    result = probe(clip)
-    grid = result.weights.shape[:3]
-    queries = [parse_query(q, grid) for q in _QUERY.value] or attention.strongest_queries(
-        result.weights, _NUM_QUERIES.value, _TOP_K.value
-    )
-    splits = config_lib.split_patterns(config)
-    class_name = class_names(config.model.num_classes, split_patterns=splits)[result.top_class]
-    paths = drawing.write_pictures(
+    visualize(
+        config_lib.model_kwargs(config),
+        config_lib.test_protocol_kwargs(config),
+        config_lib.split_patterns(config),
+        _WEIGHTS.value,
+        argv[1],
         _OUT.value,
-        pixels,
-        result,
-        queries,
-        lambda q: attention.top_keys(result.weights, q, _TOP_K.value),
-        class_name,
-        _HEIGHT.value,
+        block=_BLOCK.value,
+        clip_index=_CLIP.value,
+        queries=_QUERY.value,
+        num_queries=_NUM_QUERIES.value,
+        top_k=_TOP_K.value,
+        height=_HEIGHT.value,
     )
-    print(
-        f"{probe.block.name}: queries on a {'x'.join(map(str, grid))} grid, keys on "
-        f"{'x'.join(map(str, result.weights.shape[3:]))}; clip {clip_index} of "
-        f"{test_views.num_clips}, {'x'.join(map(str, clip.shape[:3]))}; top class "
-        f"{class_name} ({result.scores[result.top_class]:.2f})"
-    )
-    for query in queries:
-        cells, weights = attention.top_keys(result.weights, query, _TOP_K.value)
-        tops = ", ".join(
-            f"{tuple(map(int, c))} {w:.3f}" for c, w in zip(cells, weights, strict=True)
-        )
-        print(f"query {query}: {tops}")
-    print("Wrote " + ", ".join(str(p) for p in paths))
 
 
 if __name__ == "__main__":
