@@ -12,6 +12,7 @@ reported and skipped; the exit status is 1 when none could be read.
 
 Class names: `--class_names`, else the recipe's data summaries, else
 Kinetics-400's (the original's `classids.json`) for a 400-class model.
+The run is `nlkeras.evaluation.run.predict`; this module is its command line.
 
     python -m nlkeras.predict --recipe i3d_nl_8f \
         --weights i3d_nonlocal_8x8_IN_pretrain_400k.pkl my_videos/ --out top5.jsonl
@@ -22,12 +23,6 @@ import sys
 from absl import flags
 
 from nlkeras import cli
-from nlkeras import config as config_lib
-from nlkeras.data import builder, sources, views
-from nlkeras.data.class_names import class_names
-from nlkeras.evaluation.predictor import VideoPredictor, predict_videos
-from nlkeras.models import build_classifier
-from nlkeras.weights.files import load_weights
 
 _CONFIG = cli.define_config_flag()
 _WEIGHTS = flags.DEFINE_string(
@@ -45,28 +40,18 @@ _FPS = flags.DEFINE_float("fps", None, "Resample to this rate (default: the data
 
 
 def main(argv):
+    from nlkeras import config as config_lib
+    from nlkeras.data import sources
+    from nlkeras.evaluation.run import predict
+
     paths = sources.video_files(argv[1:])
     if not paths:
         raise SystemExit("error: no video given (PATH: video files, folders or list files).")
-    config = config_lib.resolve_num_classes(config_lib.validate(_CONFIG.value))
-    splits = config_lib.split_patterns(config)
-    short_side, fps = builder.stored_frames(splits)  # decode as the data were stored
-    model = build_classifier(**config_lib.model_kwargs(config), head="probabilities")
-    load_weights(model, _WEIGHTS.value, strict=True)
-    names = class_names(
-        config.model.num_classes,
-        _CLASS_NAMES.value,
-        splits,
-    )
-    predictor = VideoPredictor(
-        model,
-        views.TestViews(**config_lib.test_protocol_kwargs(config)),
-        short_side=_SHORT_SIDE.value or short_side,
-        target_fps=_FPS.value or fps,
-    )
-    unreadable = predict_videos(
-        predictor, paths, names, _TOP_K.value, _OUT.value, _FEATURES.value, _PER_VIEW.value
-    )
+    unreadable = predict(
+        config_lib.validate(_CONFIG.value), _WEIGHTS.value, paths, top_k=_TOP_K.value,
+        results=_OUT.value, features=_FEATURES.value, per_view=_PER_VIEW.value,
+        class_names_file=_CLASS_NAMES.value, short_side=_SHORT_SIDE.value, fps=_FPS.value,
+    )  # fmt: skip
     read = len(paths) - len(unreadable)
     print(f"{read} of {len(paths)} videos predicted", end="")
     print(f"; {len(unreadable)} unreadable (listed above)." if unreadable else ".")

@@ -17,6 +17,11 @@ from nlkeras.evaluation.video_scores import VideoScores
 from nlkeras.weights.files import weight_files
 
 
+def part_path(out, position, workers):
+    """Where worker `position` of `workers` writes its part of the scores in `out`."""
+    return os.path.join(out, f"scores-part{position}-of-{workers}.npz")
+
+
 def run_key(weights, files, settings):
     """What a worker's part scored: the weights' content, the shards' input lists, the settings.
 
