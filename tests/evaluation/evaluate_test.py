@@ -1,9 +1,11 @@
-"""`python -m nlkeras.evaluate` end to end: builder data with a skipped video, both protocols.
+"""`nlkeras.evaluate` end to end: builder data with a skipped video, both protocols, the workers.
 
-The command line and the workers are the point here; the summary's logic is
-tested in process in summary_test.py.
+`nlkeras.evaluation.run.evaluate` runs in process; one command run checks
+what the command line adds (its flags, its printed line). The summary's
+logic is tested in summary_test.py.
 """
 
+import functools
 import json
 import os
 import subprocess
@@ -12,61 +14,76 @@ import sys
 import numpy as np
 import pytest
 
+from nlkeras import config as config_lib
 from nlkeras.data import pipelines
 from nlkeras.evaluation.parts import wait_for
+from nlkeras.evaluation.run import evaluate
 from nlkeras.evaluation.video_scores import VideoScores, score_views
 from nlkeras.models import build_classifier
-from nlkeras.weights.files import load_weights
 from tests.testing import EVALUATION_MODEL as TINY
+from tests.testing import recipe_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OVERRIDES = [
-    "--config.model.num_classes=3", "--config.model.width=4",
-    "--config.model.stage_blocks=(1, 1, 1, 1)", "--config.non_local.stages=(3,)",
-    "--config.non_local.layer_mod=1", "--config.data.sample_rate=1",
-    "--config.test.num_clips=2", "--config.test.views_per_batch=4", "--config.test.scale=64",
-]  # fmt: skip
 
 
-def reference_scores(split, weights, protocol):
-    """What the command must compute: the model over `eval_dataset`, views summed."""
-    model = build_classifier(**TINY, head="probabilities")
-    model.load_weights(weights)
-    dataset = pipelines.eval_dataset(
-        str(split / "test-*"), 4, protocol, num_clips=2, scale=64, sample_rate=1
-    )
-    return score_views(model, dataset)
+def settings(protocol):
+    """The demo's config keys shrunk to the tiny evaluation model, testing with `protocol`."""
+    return {
+        "model.num_classes": 3, "model.width": 4, "model.stage_blocks": (1, 1, 1, 1),
+        "non_local.stages": (3,), "non_local.layer_mod": 1, "data.sample_rate": 1,
+        "test.num_clips": 2, "test.views_per_batch": 4, "test.scale": 64,
+        "test.protocol": protocol,
+    }  # fmt: skip
 
 
-def evaluate(split, weights, out, *extra):
-    args = [
-        sys.executable, "-m", "nlkeras.evaluate", "--recipe=demo", f"--weights={weights}",
-        f"--data={split / 'test-*'}", f"--out={out}", *OVERRIDES, *extra,
-    ]  # fmt: skip
-    result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+def demo_config(protocol="three_crop"):
+    """What `nlkeras.evaluate --recipe=demo --config.KEY=VALUE` validates for `settings`."""
+    config = config_lib.validate(recipe_config("demo", settings(protocol)))
+    config.recipe = "demo"
+    return config
+
+
+def written(out):
+    """The `summary.json` and `scores.npz` an evaluation wrote to `out`."""
     with open(out / "summary.json") as f:
-        return json.load(f), np.load(out / "scores.npz"), result.stdout
+        return json.load(f), np.load(out / "scores.npz")
+
+
+@pytest.fixture(scope="module")
+def reference_scores(split, weights):
+    """What an evaluation must compute, by protocol: the model over `eval_dataset`, summed."""
+
+    @functools.cache
+    def scores(protocol):
+        model = build_classifier(**TINY, head="probabilities")
+        model.load_weights(weights)
+        dataset = pipelines.eval_dataset(
+            str(split / "test-*"), 4, protocol, num_clips=2, scale=64, sample_rate=1
+        )
+        return score_views(model, dataset)
+
+    return scores
 
 
 @pytest.fixture(scope="module")
 def evaluated(split, weights, tmp_path_factory):
-    """`python -m nlkeras.evaluate` once per protocol, on one process."""
-    cache = {}
+    """`evaluate` by protocol: the `summary.json` and `scores.npz` it wrote."""
 
+    @functools.cache
     def run(protocol):
-        if protocol not in cache:
-            out = tmp_path_factory.mktemp(protocol)
-            cache[protocol] = evaluate(split, weights, out, f"--config.test.protocol={protocol}")
-        return cache[protocol]
+        out = tmp_path_factory.mktemp(protocol)
+        summary = evaluate(demo_config(protocol), weights, str(split / "test-*"), str(out))
+        files = written(out)
+        assert files[0] == summary  # what it returns is what it wrote
+        return files
 
     return run
 
 
 @pytest.mark.parametrize("protocol, views", [("three_crop", 6), ("full_frame", 2)])
-def test_evaluate_writes_scores_and_summary(split, weights, evaluated, protocol, views):
-    summary, scores, stdout = evaluated(protocol)
-    reference = reference_scores(split, weights, protocol)
+def test_evaluate_writes_scores_and_summary(split, evaluated, reference_scores, protocol, views):
+    summary, scores = evaluated(protocol)
+    reference = reference_scores(protocol)
 
     # The builder skipped the corrupt file: 7 videos listed, 6 scored, the 7th counts wrong.
     assert summary["protocol"] == protocol
@@ -84,7 +101,6 @@ def test_evaluate_writes_scores_and_summary(split, weights, evaluated, protocol,
     assert summary["top1"] == pytest.approx(reference.accuracy(1, 7))
     assert summary["top5"] == pytest.approx(reference.accuracy(5, 7))
     assert summary["clip_top1"] == pytest.approx(reference.clip_accuracy(1))
-    assert f"video top-1 {100 * summary['top1']:.2f}%" in stdout
 
     # Per-video scores: the summed view probabilities, with ids and labels.
     assert sorted(scores["video_id"]) == ["ant0", "ant1", "bee0", "bee1", "cat0", "cat1"]
@@ -98,7 +114,7 @@ def test_evaluate_writes_scores_and_summary(split, weights, evaluated, protocol,
         assert summed.sum() == pytest.approx(views, abs=1e-4)
 
 
-def test_two_replicas_score_like_one_device(split, weights):
+def test_two_replicas_score_like_one_device(split, weights, reference_scores):
     """MirroredStrategy over 2 logical CPUs, batches split unevenly: the same video scores."""
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, "tests", "evaluation", "mirrored_scores.py"),
@@ -107,52 +123,62 @@ def test_two_replicas_score_like_one_device(split, weights):
         timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    scores = json.loads(result.stdout.strip().splitlines()[-1])
-    assert scores["two_views"] == scores["one_views"] == {str(v): 6 for v in range(6)}
-    for video, summed in scores["one"].items():
-        np.testing.assert_allclose(scores["two"][video], summed, atol=1e-5)
+    two = json.loads(result.stdout.strip().splitlines()[-1])
+    one = reference_scores("three_crop")
+    assert (
+        two["views"] == {str(v): n for v, n in one.views.items()} == {str(v): 6 for v in range(6)}
+    )
+    for video, summed in one.sums.items():
+        np.testing.assert_allclose(two["sums"][str(video)], summed, atol=1e-5)
 
 
-def test_mismatched_weights_are_refused(tmp_path):
+def test_mismatched_weights_are_refused(split, tmp_path):
     """Weights of another model stop the evaluation with an error, not a silent score."""
     # An extra res3 block: Keras alone would load the shared layers and ignore the rest.
     other = build_classifier(**{**TINY, "non_local_layer_mod": 2, "stage_blocks": (1, 2, 1, 1)})
     path = str(tmp_path / "other.weights.h5")
     other.save_weights(path)
-    model = build_classifier(**TINY, head="probabilities")
     with pytest.raises(ValueError, match="weight arrays, the model has"):
-        load_weights(model, path, strict=True)  # as nlkeras.evaluate loads them
+        evaluate(demo_config(), path, str(split / "test-*"), str(tmp_path / "out"))
 
 
 def test_two_workers_share_the_shards_and_worker_0_merges(split, weights, evaluated, tmp_path):
-    """TF_CONFIG with 2 workers: each scores one shard; worker 0's summary equals one process's."""
-    alone, alone_scores, _ = evaluated("three_crop")
-    cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
-    processes = []
-    for index in (1, 0):  # worker 1 first: worker 0 must wait for it either way
-        tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
-        args = [
-            sys.executable, "-m", "nlkeras.evaluate", "--recipe=demo", f"--weights={weights}",
-            f"--data={split / 'test-*'}", f"--out={tmp_path / 'shared'}", *OVERRIDES,
-        ]  # fmt: skip
-        env = {**os.environ, "TF_CONFIG": json.dumps(tf_config)}
-        processes.append(
-            subprocess.Popen(
-                args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            )
-        )
-    for process in processes:
-        _, stderr = process.communicate(timeout=600)
-        assert process.returncode == 0, stderr[-3000:]
-    with open(tmp_path / "shared" / "summary.json") as f:
-        shared = json.load(f)
+    """2 workers: each scores one shard; worker 0's summary equals one worker's."""
+    alone, alone_scores = evaluated("three_crop")
+    out = tmp_path / "shared"
+    # Worker 1 first: it writes its part and returns; worker 0 merges it with its own.
+    summaries = [
+        evaluate(demo_config(), weights, str(split / "test-*"), str(out), position=i, workers=2)
+        for i in (1, 0)
+    ]
+    assert summaries[0] is None and sorted(os.listdir(out)) == [
+        "scores-part0-of-2.npz", "scores-part1-of-2.npz", "scores.npz", "summary.json",
+    ]  # fmt: skip
+    shared, merged = written(out)
+    assert shared == summaries[1]
     for key in ("videos", "videos_scored", "videos_missing", "views", "top1", "top5", "clip_top1"):
         assert shared[key] == pytest.approx(alone[key]), key
-    merged = np.load(tmp_path / "shared" / "scores.npz")
     by_id = dict(zip(alone_scores["video_id"], alone_scores["scores"], strict=True))
     assert sorted(merged["video_id"]) == sorted(by_id)
     for video_id, summed in zip(merged["video_id"], merged["scores"], strict=True):
         np.testing.assert_allclose(summed, by_id[video_id], atol=1e-5)
+
+
+def test_the_command_writes_and_prints_what_evaluate_computes(split, weights, evaluated, tmp_path):
+    """`python -m nlkeras.evaluate` with --data, --out and overrides: the same files, one line."""
+    summary, scores = evaluated("full_frame")
+    args = [
+        sys.executable, "-m", "nlkeras.evaluate", "--recipe=demo", f"--weights={weights}",
+        f"--data={split / 'test-*'}", f"--out={tmp_path}",
+        *(f"--config.{key}={value}" for key, value in settings("full_frame").items()),
+    ]  # fmt: skip
+    result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    command_summary, command_scores = written(tmp_path)
+    assert command_summary == summary
+    np.testing.assert_array_equal(command_scores["video_id"], scores["video_id"])
+    np.testing.assert_allclose(command_scores["scores"], scores["scores"], atol=1e-5)
+    assert f"video top-1 {100 * summary['top1']:.2f}%" in result.stdout
 
 
 def test_worker_0_merges_only_parts_of_this_run(tmp_path):
