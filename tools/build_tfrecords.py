@@ -21,16 +21,11 @@ written. To check shards already there (e.g. after copying them):
     python -m tools.build_tfrecords --verify --out data/k400 --split train
 """
 
-import os
 import sys
 
-import tensorflow as tf
-import tqdm
 from absl import flags
 
 from nlkeras import cli
-from nlkeras.data import shards, sources
-from nlkeras.data.builder import build_tfrecords
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string(
@@ -57,66 +52,27 @@ flags.DEFINE_bool(
 )
 
 
-def verify_split(out, split):
-    """Checks every shard of `split` in `out`; prints one line each; returns the bad reports."""
-    paths = sorted(tf.io.gfile.glob(os.path.join(out, f"{split}-*-of-*.tfrecord")))
-    if not paths:
-        sys.exit(f"error: no shards {split}-*-of-*.tfrecord in {out}")
-    bad = []
-    for path in tqdm.tqdm(paths, desc=f"verify {split}", unit="shard"):
-        report = shards.verify_shard(path)
-        tqdm.tqdm.write(("ok   " if report.ok else "BAD  ") + str(report))
-        if not report.ok:
-            bad.append(report)
-    print(f"{split}: {len(paths) - len(bad)} of {len(paths)} shards good, {len(bad)} bad")
-    return bad
-
-
-def entries_from_flags():
-    classes = sources.load_classes(FLAGS.classes) if FLAGS.classes else None
-    if FLAGS.kinetics_csv:
-        if not FLAGS.videos:
-            raise ValueError("--kinetics_csv needs --videos, the folder holding its videos.")
-        return sources.from_kinetics_csv(FLAGS.kinetics_csv, FLAGS.videos, classes)
-    if FLAGS.list_file:
-        return sources.from_list_file(FLAGS.list_file, FLAGS.root, classes)
-    if FLAGS.videos:
-        return sources.from_class_folders(FLAGS.videos, classes)
-    raise ValueError("Name the videos with --videos, --list_file or --kinetics_csv.")
-
-
 def main(argv):
     del argv
+    from nlkeras.data import builder
+
     if FLAGS.verify:
-        sys.exit(1 if verify_split(FLAGS.out, FLAGS.split) else 0)
-    try:
-        entries = entries_from_flags()
-    except (ValueError, OSError) as error:
-        sys.exit(f"error: {error}")
-    seed = FLAGS.shuffle_seed
-    if seed is None and FLAGS.split == "train":
-        seed = 0
-    try:
-        summary = build_tfrecords(
-            entries,
-            FLAGS.out,
-            name=FLAGS.split,
-            num_shards=FLAGS.shards,
-            workers=FLAGS.workers,
-            short_side=FLAGS.short_side,
-            target_fps=FLAGS.fps,
-            jpeg_quality=FLAGS.jpeg_quality,
-            shuffle_seed=seed,
-        )
-    except OSError as error:
-        sys.exit(f"error: {error}")
-    print(
-        f"{summary.split}: {summary.videos_written} videos written, "
-        f"{summary.videos_skipped} skipped, {summary.frames} frames, "
-        f"{summary.bytes / 2**20:.1f} MiB in {len(summary.shards)} shards"
+        sys.exit(1 if builder.verify_split(FLAGS.out, FLAGS.split) else 0)
+    builder.build_split(
+        FLAGS.out,
+        FLAGS.split,
+        videos=FLAGS.videos,
+        list_file=FLAGS.list_file,
+        root=FLAGS.root,
+        kinetics_csv=FLAGS.kinetics_csv,
+        classes=FLAGS.classes,
+        shuffle_seed=FLAGS.shuffle_seed,
+        num_shards=FLAGS.shards,
+        workers=FLAGS.workers,
+        short_side=FLAGS.short_side,
+        target_fps=FLAGS.fps,
+        jpeg_quality=FLAGS.jpeg_quality,
     )
-    for item in summary.skipped:
-        print(f"  skipped {item['path']}: {item['reason']}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ temporary file and renamed when complete, then its statistics are written
 to `<split>.build/`; a shard whose statistics exist and match the current input and
 options is not rewritten. A killed build, run again, therefore finishes the
 missing shards and writes every video exactly once.
+
+`build_split` and `verify_split` are `tools.build_tfrecords`' runs.
 """
 
 import concurrent.futures
@@ -22,7 +24,7 @@ import tensorflow as tf
 import tqdm
 
 from nlkeras import atomic
-from nlkeras.data import pipelines, records, shards
+from nlkeras.data import pipelines, records, shards, sources
 from nlkeras.data.video_io import VideoError, read_video
 
 
@@ -238,6 +240,72 @@ def build_tfrecords(
     summary = _summarize(name, signature, [results[path] for path, _ in shards], shards, class_ids)
     summary.write(os.path.join(out_dir, f"{name}.summary.json"))
     return summary
+
+
+def split_entries(videos=None, list_file=None, root="", kinetics_csv=None, classes=None):
+    """The videos of a split, named one of three ways.
+
+    The official Kinetics CSV and the folder of its videos (`kinetics_csv`,
+    `videos`), the original's list file ("path label" lines, relative to
+    `root`), or a folder per class (`videos`). `classes`: a `classids.json`
+    or a text file of names, for the class ids.
+    """
+    classes = sources.load_classes(classes) if classes else None
+    if kinetics_csv:
+        if not videos:
+            raise ValueError("--kinetics_csv needs --videos, the folder holding its videos.")
+        return sources.from_kinetics_csv(kinetics_csv, videos, classes)
+    if list_file:
+        return sources.from_list_file(list_file, root, classes)
+    if videos:
+        return sources.from_class_folders(videos, classes)
+    raise ValueError("Name the videos with --videos, --list_file or --kinetics_csv.")
+
+
+def build_split(
+    out_dir,
+    name,
+    videos=None,
+    list_file=None,
+    root="",
+    kinetics_csv=None,
+    classes=None,
+    shuffle_seed=None,
+    **options,
+):
+    """`build_tfrecords` of the `split_entries`; prints what was written and what skipped, why.
+
+    A training split (`name` "train") is shuffled with seed 0 unless
+    `shuffle_seed` says otherwise; `options` go to `build_tfrecords`.
+    Returns the `SplitSummary`.
+    """
+    entries = split_entries(videos, list_file, root, kinetics_csv, classes)
+    if shuffle_seed is None and name == "train":
+        shuffle_seed = 0
+    summary = build_tfrecords(entries, out_dir, name, shuffle_seed=shuffle_seed, **options)
+    print(
+        f"{summary.split}: {summary.videos_written} videos written, "
+        f"{summary.videos_skipped} skipped, {summary.frames} frames, "
+        f"{summary.bytes / 2**20:.1f} MiB in {len(summary.shards)} shards"
+    )
+    for item in summary.skipped:
+        print(f"  skipped {item['path']}: {item['reason']}")
+    return summary
+
+
+def verify_split(out_dir, name):
+    """Checks every shard of split `name` in `out_dir`, a line each; returns the bad reports."""
+    paths = sorted(tf.io.gfile.glob(os.path.join(out_dir, f"{name}-*-of-*.tfrecord")))
+    if not paths:
+        raise ValueError(f"No shards {name}-*-of-*.tfrecord in {out_dir}.")
+    bad = []
+    for path in tqdm.tqdm(paths, desc=f"verify {name}", unit="shard"):
+        report = shards.verify_shard(path)
+        tqdm.tqdm.write(("ok   " if report.ok else "BAD  ") + str(report))
+        if not report.ok:
+            bad.append(report)
+    print(f"{name}: {len(paths) - len(bad)} of {len(paths)} shards good, {len(bad)} bad")
+    return bad
 
 
 def _drain(queue, bar):

@@ -3,8 +3,6 @@
 import dataclasses
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,8 +11,6 @@ import tensorflow as tf
 from nlkeras.data import builder, features, records, sources
 from nlkeras.data.video_io import VideoError, read_video
 from tests.testing import smooth_frames, write_mp4
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def read_records(pattern):
@@ -197,22 +193,30 @@ def test_parallel_workers_and_shuffled_shards(tmp_path, video_folder):
     assert ids == sorted(e.video_id for e in entries)
 
 
-def test_command_line_builds_from_a_list_file(tmp_path, video_folder):
+def test_build_split_from_a_list_file(tmp_path, video_folder, capsys):
+    """`tools.build_tfrecords --list_file=... --classes=classids.json --split=val`."""
     listing = tmp_path / "vallist.txt"
     videos = sorted(video_folder.glob("*/*.mp4"))
     listing.write_text("".join(f"{v} {i % 3}\n" for i, v in enumerate(videos)))
     classes = tmp_path / "classids.json"
     classes.write_text(json.dumps({"ant": 0, '"bee hive"': 1, "cat": 2}))
-    result = subprocess.run(
-        [sys.executable, "-m", "tools.build_tfrecords", f"--list_file={listing}",
-         f"--classes={classes}", f"--out={tmp_path / 'out'}", "--split=val", "--shards=2",
-         "--workers=0", "--short_side=32"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    builder.build_split(
+        str(tmp_path / "out"), "val", list_file=str(listing), classes=str(classes),
+        num_shards=2, workers=0, short_side=32,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert "val: 6 videos written, 0 skipped" in result.stdout
+    assert "val: 6 videos written, 0 skipped" in capsys.readouterr().out
     texts = [
         v[features.LABEL_TEXT].numpy().decode()
         for v in read_records(str(tmp_path / "out" / "val-*"))
     ]
     assert texts == ["ant", "bee hive", "cat"] * 2  # list order kept for evaluation splits
+
+
+def test_split_entries_from_class_folders_and_the_refusals(video_folder):
+    assert builder.split_entries(videos=str(video_folder)) == sources.from_class_folders(
+        str(video_folder)
+    )
+    with pytest.raises(ValueError, match="--kinetics_csv needs --videos"):
+        builder.split_entries(kinetics_csv="kinetics_400_val.csv")
+    with pytest.raises(ValueError, match="Name the videos with --videos, --list_file or"):
+        builder.split_entries()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nlkeras.data import records, shards, sources, synthetic
+from nlkeras.data import builder, records, shards, sources, synthetic
 from nlkeras.data.builder import build_tfrecords
 from tests.testing import damage
 
@@ -74,17 +74,16 @@ def test_without_skipping_the_error_names_the_shard(three_shards):
         list(shards.named_errors(iter(dataset), files))
 
 
-def test_verify_command_lists_every_bad_shard(three_shards):
-    folder = three_shards[0].parent
-    result = subprocess.run(
-        [sys.executable, "-m", "tools.build_tfrecords", "--verify", f"--out={folder}",
-         "--split=train"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 1, result.stderr[-2000:]
-    bad = [line for line in result.stdout.splitlines() if line.startswith("BAD")]
-    assert len(bad) == 2 and "00001" in bad[0] and "00002" in bad[1]
-    assert "train: 1 of 3 shards good, 2 bad" in result.stdout
+def test_verify_split_lists_every_bad_shard(three_shards, capsys):
+    """`tools.build_tfrecords --verify`: exit status 1 when this returns any bad shard."""
+    bad = builder.verify_split(str(three_shards[0].parent), "train")
+    assert [report.path for report in bad] == [str(p) for p in three_shards[1:]]
+    stdout = capsys.readouterr().out
+    lines = [line for line in stdout.splitlines() if line.startswith("BAD")]
+    assert len(lines) == 2 and "00001" in lines[0] and "00002" in lines[1]
+    assert "train: 1 of 3 shards good, 2 bad" in stdout
+    with pytest.raises(ValueError, match="No shards test-"):
+        builder.verify_split(str(three_shards[0].parent), "test")
 
 
 def _build_on_a_small_disk(out, videos, limit):
