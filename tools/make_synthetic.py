@@ -18,7 +18,6 @@ orbit clockwise / counter-clockwise), the set `finetune:demo` fine-tunes on:
 from absl import flags
 
 from nlkeras import cli
-from nlkeras.data.synthetic import CLASS_SETS, make_synthetic_dataset
 
 _OUT = flags.DEFINE_string("out", "data/synthetic", "Output folder.")
 _TRAIN = flags.DEFINE_integer("train_per_class", 40, "Training videos per class.")
@@ -26,11 +25,15 @@ _TEST = flags.DEFINE_integer("test_per_class", 10, "Test videos per class.")
 _SEED = flags.DEFINE_integer("seed", 0, "Random seed (the test split uses seed + 1).")
 _SHARDS = flags.DEFINE_integer("shards", 4, "Shards per split.")
 _WORKERS = flags.DEFINE_integer("workers", 2, "Builder worker processes.")
-_CLASSES = flags.DEFINE_enum("classes", "demo", sorted(CLASS_SETS), "Class set.")
+_CLASSES = flags.DEFINE_string(
+    "classes", "demo", "Class set: demo, or novel (nlkeras.data.synthetic.CLASS_SETS)."
+)
 
 
 def main(argv):
     del argv
+    from nlkeras.data.synthetic import make_synthetic_dataset
+
     summaries = make_synthetic_dataset(
         _OUT.value,
         train_per_class=_TRAIN.value,

@@ -1,17 +1,15 @@
-"""`tools.make_synthetic` and `tools.benchmark data` on a tiny synthetic set."""
+"""`tools.make_synthetic` and `tools.benchmark data`'s runs on a tiny synthetic set."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import tensorflow as tf
 
+from nlkeras import benchmarks
+from nlkeras import config as config_lib
 from nlkeras.data import features, records
 from nlkeras.data.synthetic import CLASS_NAMES, make_synthetic_dataset
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.testing import recipe_config
 
 
 @pytest.fixture(scope="module")
@@ -40,18 +38,38 @@ def test_synthetic_dataset_has_both_splits_with_pair_ordered_ids(synthetic):
     assert again["train"].input_hash == summaries["train"].input_hash
 
 
-def test_benchmark_prints_rates_as_table_and_json(synthetic, tmp_path):
+def test_an_unknown_class_set_is_named_before_anything_is_written(tmp_path):
+    message = r"Unknown class set 'nvel'; choose from \['demo', 'novel'\]"
+    with pytest.raises(ValueError, match=message):
+        make_synthetic_dataset(tmp_path / "out", classes="nvel")
+    assert not (tmp_path / "out").exists()
+
+
+def test_benchmark_prints_rates_as_table_and_json(synthetic, tmp_path, capsys):
+    """`tools.benchmark data --recipe demo --batches=1 --warmup=1 --rounds=1 --json=...`."""
     out, _ = synthetic
+    settings = {"train.batch_size": 2, "test.views_per_batch": 3}
+    config = config_lib.validate(recipe_config("demo", settings))
+    config.recipe = "demo"
     report = tmp_path / "report.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "tools.benchmark", "data", "--recipe", "demo",
-         f"--data={out / 'train-*'}", "--batches=1", "--warmup=1", "--rounds=1",
-         "--config.train.batch_size=2", "--config.test.views_per_batch=3", f"--json={report}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert "sampled JPEG decode" in result.stdout and "of decode limit" in result.stdout
+    benchmarks.run(
+        "data", config, data=str(out / "train-*"), batches=1, warmup=1, rounds=1, json_path=report
+    )
+    stdout = capsys.readouterr().out
+    assert "sampled JPEG decode" in stdout and "of decode limit" in stdout
     data = json.loads(report.read_text())
     assert set(data["clips_per_second"]) == {"sampled JPEG decode", "train", "test views"}
     assert all(rate > 0 for rate in data["clips_per_second"].values())
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == data
+    assert json.loads(stdout.strip().splitlines()[-1]) == data
+
+
+def test_benchmark_refusals_name_the_flag():
+    config = config_lib.validate(recipe_config("demo", {}))
+    with pytest.raises(ValueError, match="--data is required"):
+        benchmarks.run("data", config)
+    with pytest.raises(ValueError, match="serve needs --weights"):
+        benchmarks.run("serve", config)
+    with pytest.raises(ValueError, match=r"--precision must be one of .*'float16'"):
+        benchmarks.run("model", config, precision="float16")
+    with pytest.raises(ValueError, match="Unknown benchmark 'models': data, model or serve"):
+        benchmarks.run("models", config)
