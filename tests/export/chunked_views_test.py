@@ -1,5 +1,6 @@
 """The `video` signature runs its views in chunks: the same scores, one chunk's memory."""
 
+import functools
 import json
 import os
 import subprocess
@@ -41,18 +42,26 @@ def video():
     return np.clip(smooth + random_clips(smooth.shape) * 0.3, 0, 255).astype(np.uint8)
 
 
-def saved_model(model, folder, num_clips, views_per_batch):
-    path = str(folder / f"clips{num_clips}_chunk{views_per_batch}")
-    functions = ServingFunctions(
-        model, num_clips=num_clips, views_per_batch=views_per_batch, **PROTOCOL
-    )
-    write_saved_model(functions, NAMES, path)
-    return path, functions
+@pytest.fixture(scope="module")
+def saved_model(model, tmp_path_factory):
+    """`saved_model(num_clips, views_per_batch)`: `(path, functions)`, each written once."""
+    folder = tmp_path_factory.mktemp("saved_models")
+
+    @functools.cache
+    def write(num_clips, views_per_batch):
+        path = str(folder / f"clips{num_clips}_chunk{views_per_batch}")
+        functions = ServingFunctions(
+            model, num_clips=num_clips, views_per_batch=views_per_batch, **PROTOCOL
+        )
+        write_saved_model(functions, NAMES, path)
+        return path, functions
+
+    return write
 
 
-def test_chunks_equal_one_stacked_batch(model, video, tmp_path):
+def test_chunks_equal_one_stacked_batch(saved_model, video):
     """30 views in chunks of 3 (10 loop iterations) equal the 30 views in one model call."""
-    path, functions = saved_model(model, tmp_path, num_clips=10, views_per_batch=3)
+    path, functions = saved_model(num_clips=10, views_per_batch=3)
     got = tf.saved_model.load(path).signatures["video"](frames=tf.constant(video))
     views = functions.test_views.views(
         lambda i: tf.gather(video, i), len(video), tf.range(10, dtype=tf.int32)
@@ -88,13 +97,16 @@ def request_megabytes(path, frames):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_memory_is_one_chunks_whatever_the_views(model, tmp_path):
-    """A 30-view request in chunks of 3 costs at most 1.5x a 3-view one; unchunked it would not."""
+def test_memory_is_one_chunks_whatever_the_views(saved_model, tmp_path):
+    """A 30-view request in chunks of 3 costs at most 1.5x a 3-view one; unchunked it would not.
+
+    Each in a fresh process: memory freed by one request would hide the next one's.
+    """
     frames = str(tmp_path / "frames.npy")
     np.save(frames, random_clips((24, 128, 170, 3), seed=3))
-    one_clip = request_megabytes(saved_model(model, tmp_path, 1, 3)[0], frames)
-    chunked = request_megabytes(saved_model(model, tmp_path, 10, 3)[0], frames)
-    stacked = request_megabytes(saved_model(model, tmp_path, 10, 30)[0], frames)
+    one_clip = request_megabytes(saved_model(1, 3)[0], frames)
+    chunked = request_megabytes(saved_model(10, 3)[0], frames)
+    stacked = request_megabytes(saved_model(10, 30)[0], frames)
     print(
         f"request MiB: 3 views {one_clip:.0f}, 30 chunked {chunked:.0f}, 30 stacked {stacked:.0f}"
     )
