@@ -140,6 +140,11 @@ def test_exports_every_default_format_in_bounded_memory(trained, tmp_path):
         assert row["max_abs_diff"] <= tolerance.get(row["format"], 1e-5), row
         assert row["top1_agrees"], row
         assert row["stage_peak_mib"] <= EXPORT_STAGE_MIB[recipe], row
+        if row["format"].startswith("tflite"):
+            # Builtin ops only at full size too: pool1, pool2 and pool5 are 2-D pools.
+            ops = row["ops"]
+            assert "CONV_3D" in ops
+            assert not [op for op in ops if "FLEX" in op or ("POOL" in op and "3D" in op)], ops
 
 
 def peak_mib(module, *args, out):
