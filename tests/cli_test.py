@@ -1,7 +1,8 @@
 """Command-line manners of every entry point: --help, quiet start-up, one-line errors.
 
 The command line itself is the point here, so these run the commands; all
-of them at once, in a module fixture, as they mostly wait on imports.
+of them at once, in a module fixture. `--help` and an unknown recipe run
+where TensorFlow cannot be imported: they answer without it.
 """
 
 import ast
@@ -33,10 +34,24 @@ class _Evil:
         return (os.system, ("echo pwned",))
 
 
+def without_tensorflow(folder):
+    """An environment where importing TensorFlow or Keras fails, naming who tried."""
+    for package in ("tensorflow", "keras"):
+        (folder / package).mkdir()
+        (folder / package / "__init__.py").write_text(
+            f"raise ImportError('{package} was imported: --help must answer without it')\n"
+        )
+    return {"PYTHONPATH": str(folder)}
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """`{name: CompletedProcess-like (returncode, stdout, stderr)}` of every command below."""
+    """`{name: CompletedProcess-like (returncode, stdout, stderr)}` of every command below.
+
+    `--help` and an unknown recipe run where TensorFlow and Keras cannot be imported.
+    """
     tmp = tmp_path_factory.mktemp("cli")
+    blocked = without_tensorflow(tmp_path_factory.mktemp("blocked"))
     with open(tmp / "evil.pkl", "wb") as f:
         pickle.dump(_Evil(), f, protocol=2)
     (tmp / "junk.weights.h5").write_text("not hdf5")
@@ -61,6 +76,15 @@ def runs(tmp_path_factory):
                 "demo",
                 "--config.train.batch=3",
             ],
+            "bad export format": [
+                sys.executable,
+                "-m",
+                "export",
+                "--recipe=demo",
+                "--weights=x.weights.h5",
+                f"--out={tmp / 'exported'}",
+                "--formats=saved_model,coreml",
+            ],  # fmt: skip
             "missing weights": [*predict, str(tmp / "absent.weights.h5")],
             "refused pickle": [*predict, str(tmp / "evil.pkl")],
             "unreadable weights": [*predict, str(tmp / "junk.weights.h5")],
@@ -76,10 +100,16 @@ def runs(tmp_path_factory):
         }
     )
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    light = {name for name in commands if name.startswith("help ") or name == "bad recipe"}
     processes = {
         name: subprocess.Popen(
-            command, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+            command,
+            cwd=ROOT,
+            env={**env, **(blocked if name in light else {})},
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
         for name, command in commands.items()
     }
     results = {}
@@ -116,6 +146,7 @@ def test_help_prints_the_flags_without_a_recipe(runs, module):
             "bad key",
             "error: Unknown config key 'train.batch' (recipe demo). Did you mean train.batch_size",
         ),
+        ("bad export format", "Unknown --formats ['coreml']"),
         ("missing weights", "absent.weights.h5: no such weights file."),
         ("refused pickle", "evil.pkl: Refused to load posix.system"),
         ("unreadable weights", "junk.weights.h5: not a readable .weights.h5 file"),
