@@ -20,9 +20,8 @@ def batch_norm_layers(model):
 
 
 @contextlib.contextmanager
-def _recorded_moments(layers):
+def _recorded_moments(layers, recorded):
     """While open, each BN layer's batch mean and variance of a call land in `recorded`."""
-    recorded = {}
 
     def recorder(layer, moments):
         def record(inputs, mask):
@@ -40,13 +39,41 @@ def _recorded_moments(layers):
             )
         layer._moments = recorder(layer, layer._moments)
     try:
-        yield recorded
+        yield
     finally:
         for layer in layers:
             del layer._moments  # the class's own method again
 
 
-def recompute_batch_norm(model, batches, num_batches, strategy=None):
+class PooledMoments:
+    """`clips -> (means, means of squares)` of every BN layer, summed over the replicas.
+
+    One `tf.function` for all of a run's precise BN passes: traced once per
+    clip shape, not at every checkpoint.
+    """
+
+    def __init__(self, model, strategy=None):
+        self.layers = batch_norm_layers(model)
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self._recorded = {}
+
+        def replica_moments(clips):
+            model(clips, training=True)
+            moments = [self._recorded[id(layer)] for layer in self.layers]
+            return [m for m, _ in moments], [v + tf.square(m) for m, v in moments]
+
+        def pooled(clips):
+            per_replica = self.strategy.run(replica_moments, args=(clips,))
+            return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+        self._function = tf.function(pooled)
+
+    def __call__(self, clips):
+        with _recorded_moments(self.layers, self._recorded):  # read while tracing
+            return self._function(clips)
+
+
+def recompute_batch_norm(model, batches, num_batches, strategy=None, moments=None):
     """Sets every BN's moving mean and variance to its statistics pooled over batches.
 
     As the original: every device takes each layer's batch mean and (biased)
@@ -62,6 +89,8 @@ def recompute_batch_norm(model, batches, num_batches, strategy=None):
             under a strategy (`iter(distributed_train_dataset(...))`).
         num_batches: int. Global batches to pool.
         strategy: `tf.distribute.Strategy` or None (the default strategy).
+        moments: the model's `PooledMoments` under `strategy`, to reuse
+            across calls; by default a new one.
 
     The training-mode passes draw dropout masks; the seed generators are put
     back afterwards, so training goes on with the masks it would have drawn
@@ -70,36 +99,23 @@ def recompute_batch_norm(model, batches, num_batches, strategy=None):
     Returns the number of batches used; a model without BN is left as it is
     (the frozen-BN recipes).
     """
-    layers = batch_norm_layers(model)
+    moments = moments or PooledMoments(model, strategy)
+    layers, strategy = moments.layers, moments.strategy
     if not layers:
         return 0
     if num_batches < 1:
         raise ValueError(f"Precise BN needs at least one batch. Received: {num_batches}")
-    strategy = strategy or tf.distribute.get_strategy()
     seeds = [(v, v.numpy()) for v in seed_variables(model)]
     sums = [np.zeros(layer.moving_mean.shape, np.float64) for layer in layers]
     squares = [np.zeros_like(s) for s in sums]
-    with _recorded_moments(layers) as recorded:
-
-        def replica_moments(clips):
-            model(clips, training=True)
-            moments = [recorded[id(layer)] for layer in layers]
-            return [m for m, _ in moments], [v + tf.square(m) for m, v in moments]
-
-        @tf.function
-        def pooled_moments(clips):
-            per_replica = strategy.run(replica_moments, args=(clips,))
-            return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
-
-        for _ in range(num_batches):
-            batch = next(batches)
-            clips = batch[0] if isinstance(batch, tuple | list) else batch
-            means, mean_squares = pooled_moments(clips)
-            for total, square, mean, mean_square in zip(
-                sums, squares, means, mean_squares, strict=True
-            ):
-                total += mean.numpy()
-                square += mean_square.numpy()
+    for _ in range(num_batches):
+        batch = next(batches)
+        means, mean_squares = moments(batch[0] if isinstance(batch, tuple | list) else batch)
+        for total, square, mean, mean_square in zip(
+            sums, squares, means, mean_squares, strict=True
+        ):
+            total += mean.numpy()
+            square += mean_square.numpy()
     for variable, state in seeds:
         variable.assign(state)
     count = num_batches * strategy.num_replicas_in_sync
@@ -124,12 +140,14 @@ def from_training_data(model, strategy, files, data_kwargs, num_batches):
         data_kwargs: `pipelines.train_dataset` arguments after the files.
     """
 
+    moments = PooledMoments(model, strategy)
+
     def recompute(iteration):
         seed = data_kwargs["seed"] + 1 + iteration
         batches = pipelines.distributed_train_dataset(
             strategy, files, **{**data_kwargs, "seed": seed}
         )
         batches = shards.named_errors(iter(batches), files)
-        recompute_batch_norm(model, batches, num_batches, strategy)
+        recompute_batch_norm(model, batches, num_batches, strategy, moments)
 
     return recompute

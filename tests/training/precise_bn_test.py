@@ -11,7 +11,7 @@ import numpy as np
 
 from nlkeras.layers import Affine
 from nlkeras.training.checkpoints import seed_variables
-from nlkeras.training.precise_bn import batch_norm_layers, recompute_batch_norm
+from nlkeras.training.precise_bn import PooledMoments, batch_norm_layers, recompute_batch_norm
 
 
 def test_statistics_are_pooled_over_batches_as_the_original():
@@ -33,6 +33,21 @@ def test_statistics_are_pooled_over_batches_as_the_original():
     )
     assert not np.allclose(expected_var, variances.mean(0), rtol=0.05)  # the spread counted
     assert bn.momentum == 0.9  # restored
+
+
+def test_a_runs_passes_share_one_traced_function():
+    """Precise BN before every checkpoint: traced once, each pass pooled over its own batches."""
+    inputs = keras.Input((None, 3))
+    model = keras.Model(inputs, keras.layers.BatchNormalization(name="bn")(inputs))
+    moments = PooledMoments(model)
+    rng = np.random.default_rng(0)
+    for loc in (0.0, 5.0):
+        batches = [rng.normal(loc, 1, (4, 5, 3)).astype("float32") for _ in range(2)]
+        assert recompute_batch_norm(model, iter(batches), 2, moments=moments) == 2
+        expected = np.stack([b.reshape(-1, 3).mean(0) for b in batches]).mean(0)
+        moving_mean = keras.ops.convert_to_numpy(model.get_layer("bn").moving_mean)
+        np.testing.assert_allclose(moving_mean, expected, rtol=1e-5)
+    assert moments._function.experimental_get_tracing_count() == 1
 
 
 def test_dropouts_random_state_is_put_back():
