@@ -1,7 +1,8 @@
 """Command-line manners of every entry point: --help, quiet start-up, one-line errors.
 
 The command line itself is the point here, so these run the commands; all
-of them at once, in a module fixture. `--help` and an unknown recipe run
+of them at once, in a module fixture. A bad weights file is `nlkeras.predict`'s
+run under `cli.run` in this process: what the command does after its flags. `--help` and an unknown recipe run
 where TensorFlow cannot be imported: they answer without it.
 """
 
@@ -13,6 +14,11 @@ import subprocess
 import sys
 
 import pytest
+
+from nlkeras import cli
+from nlkeras import config as config_lib
+from nlkeras.evaluation.run import predict
+from tests.testing import recipe_config
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -52,18 +58,6 @@ def runs(tmp_path_factory):
     """
     tmp = tmp_path_factory.mktemp("cli")
     blocked = without_tensorflow(tmp_path_factory.mktemp("blocked"))
-    with open(tmp / "evil.pkl", "wb") as f:
-        pickle.dump(_Evil(), f, protocol=2)
-    (tmp / "junk.weights.h5").write_text("not hdf5")
-    predict = [
-        sys.executable,
-        "-m",
-        "nlkeras.predict",
-        "--recipe",
-        "demo",
-        "video.mp4",
-        "--weights",
-    ]
     commands = {f"help {m}": [sys.executable, "-m", m, "--help"] for m in entry_points()}
     commands.update(
         {
@@ -85,9 +79,6 @@ def runs(tmp_path_factory):
                 f"--out={tmp / 'exported'}",
                 "--formats=saved_model,coreml",
             ],  # fmt: skip
-            "missing weights": [*predict, str(tmp / "absent.weights.h5")],
-            "refused pickle": [*predict, str(tmp / "evil.pkl")],
-            "unreadable weights": [*predict, str(tmp / "junk.weights.h5")],
             "quiet": [sys.executable, "-m", "tools.model_info", "--recipe", "demo"],
             "verbose": [
                 sys.executable,
@@ -147,14 +138,40 @@ def test_help_prints_the_flags_without_a_recipe(runs, module):
             "error: Unknown config key 'train.batch' (recipe demo). Did you mean train.batch_size",
         ),
         ("bad export format", "Unknown --formats ['coreml']"),
-        ("missing weights", "absent.weights.h5: no such weights file."),
-        ("refused pickle", "evil.pkl: Refused to load posix.system"),
-        ("unreadable weights", "junk.weights.h5: not a readable .weights.h5 file"),
     ],
 )
 def test_a_users_mistake_is_one_error_line_and_status_2(runs, name, message):
     code, stdout, stderr = runs[name]
     assert code == 2, stderr[-2000:]
+    assert "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and message in last, stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    "file, message",
+    [
+        ("absent.weights.h5", "absent.weights.h5: no such weights file."),
+        ("evil.pkl", "evil.pkl: Refused to load posix.system"),
+        ("junk.weights.h5", "junk.weights.h5: not a readable .weights.h5 file"),
+    ],
+)
+def test_a_bad_weights_file_is_one_error_line_and_status_2(
+    tmp_path, monkeypatch, capfd, file, message
+):
+    """`nlkeras.predict`'s run under `cli.run`, in this process (its flags parsed as above)."""
+    with open(tmp_path / "evil.pkl", "wb") as f:
+        pickle.dump(_Evil(), f, protocol=2)
+    (tmp_path / "junk.weights.h5").write_text("not hdf5")
+    config = config_lib.validate(recipe_config("demo", {}))
+    monkeypatch.setattr(sys, "argv", ["nlkeras.predict"])
+    with pytest.raises(SystemExit) as exit:
+        cli.run(
+            lambda argv: predict(config, str(tmp_path / file), ["video.mp4"]),
+            recipe_required=False,
+        )
+    assert exit.value.code == 2
+    stdout, stderr = capfd.readouterr()
     assert "Traceback" not in stderr and "pwned" not in stdout
     last = stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and message in last, stderr[-2000:]
