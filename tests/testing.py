@@ -220,10 +220,63 @@ def smooth_frames(num_frames, height, width, seed=0):
     return np.clip(np.stack(frames), 0, 255).astype(np.uint8)
 
 
+# === TFRecords written in memory (tests/data) ===
+
+# `train_dataset` options for these tiny records (frames of 32 x 48): 4 frames, 24 x 24 crops.
+TRAIN_PIPELINE = dict(
+    num_frames=4, sample_rate=2, crop_size=24, jitter_scales=(32, 40), shuffle_buffer=8
+)
+
+
+def write_records(path, videos):
+    """Writes `(frames, label, video_id)` videos as one TFRecord file; returns their JPEGs."""
+    import tensorflow as tf
+
+    from nlkeras.data import records
+
+    all_jpegs = []
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for frames, label, video_id in videos:
+            jpegs = [records.encode_jpeg(f) for f in frames]
+            example = records.make_sequence_example(
+                jpegs, label, f"class{label}", video_id, 10.0, *frames.shape[1:3]
+            )
+            writer.write(example.SerializeToString())
+            all_jpegs.append(jpegs)
+    return all_jpegs
+
+
+def decoded(jpegs):
+    """The frames exactly as the pipelines decode them."""
+    import tensorflow as tf
+
+    return np.stack([tf.io.decode_jpeg(j, channels=3).numpy() for j in jpegs])
+
+
+def write_grey_shards(folder):
+    """3 shards of 2 flat-grey videos each; label k has grey level 40 + 30 * k.
+
+    Returns the shards' pattern and `{label: decoded grey level}`.
+    """
+    levels = {}
+    for shard in range(3):
+        videos = []
+        for i in range(2):
+            label = 2 * shard + i
+            frames = np.full((12, 32, 48, 3), 40 + 30 * label, np.uint8)
+            videos.append((frames, label, f"v{label}"))
+        jpegs = write_records(folder / f"train-{shard:05d}-of-00003.tfrecord", videos)
+        for (_, label, _), video_jpegs in zip(videos, jpegs, strict=True):
+            levels[label] = decoded(video_jpegs[:1])[0, 0, 0, 0]
+    return str(folder / "train-*.tfrecord"), levels
+
+
 # === Tiny training runs (tests/training) ===
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BRIGHTNESS_CLASSES = 4
+# The tiny non-local I3D the distributed tests step; no dropout, so replicas and one device agree.
+DISTRIBUTED_MODEL = dict(TINY, **TINY_NL, arch="i3d", num_classes=BRIGHTNESS_CLASSES, dropout=0.0)
 
 
 def write_brightness_videos(path, videos_per_class=4, seed=0):
@@ -321,3 +374,55 @@ def final_weights(workdir, settings):
 EVALUATION_MODEL = dict(
     TINY, num_frames=8, crop_size=64, non_local_stages=(3,), non_local_layer_mod=1
 )
+
+
+def write_evaluation_split(root):
+    """6 videos of 3 classes through the real builder, plus one corrupt file it skips.
+
+    Returns the builder's output folder (`test-*` shards and summary) under `root`.
+    """
+    from nlkeras.data import builder, sources
+
+    for c, name in enumerate(["ant", "bee", "cat"]):
+        for i in range(2):
+            write_mp4(
+                root / "videos" / name / f"{name}{i}.mp4",
+                smooth_frames(6 + 3 * i, 64, 80, seed=10 * c + i),
+            )
+    (root / "videos" / "cat" / "broken.mp4").write_bytes(b"not a video")
+    entries = sources.from_class_folders(str(root / "videos"))
+    builder.build_tfrecords(
+        entries, str(root / "data"), "test", 2, workers=0, short_side=64, progress=False
+    )
+    return root / "data"
+
+
+def write_evaluation_weights(path):
+    """Saves `EVALUATION_MODEL` weights to `path` and returns it (as a string)."""
+    model = build_classifier(**EVALUATION_MODEL)
+    rng = np.random.default_rng(0)
+    # A classifier with spread logits, so views disagree and the sums matter.
+    model.get_layer("pred").set_weights([rng.normal(0, 3, (128, 3)), np.zeros(3)])
+    model.save_weights(str(path))
+    return str(path)
+
+
+def evaluation_scores(pattern, weights, protocol="three_crop", views_per_batch=4, strategy=None):
+    """What an evaluation of `pattern` must compute: the model over `eval_dataset`, summed.
+
+    `strategy` (default: this process's one device) holds the model and
+    splits each batch over its replicas.
+    """
+    import tensorflow as tf
+
+    from nlkeras.data import pipelines
+    from nlkeras.evaluation.video_scores import score_views
+
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        model = build_classifier(**EVALUATION_MODEL, head="probabilities")
+    model.load_weights(weights)
+    dataset = pipelines.eval_dataset(
+        pattern, views_per_batch, protocol, num_clips=2, scale=64, sample_rate=1
+    )
+    return score_views(model, dataset, strategy)

@@ -3,22 +3,19 @@
 Records are built in memory with tiny frames (32 x 48) stored at the short
 side the pipelines scale to, so scaling is the identity and every clip can be
 recomputed by hand from the decoded JPEGs: which frames, which crop, which
-flip (§4.4, §4.5 of docs/original-semantics.md).
+flip (§4.4, §4.5 of docs/original-semantics.md). Per-replica batches on 2
+devices: tests/two_devices_test.py.
 """
-
-import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from nlkeras.data import builder, pipelines, records, sources
+from nlkeras.data import builder, pipelines, sources
+from tests.testing import TRAIN_PIPELINE as TRAIN_ARGS
+from tests.testing import decoded, write_grey_shards, write_records
 
 MEAN, STD = 114.75, 57.375
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def index_frames(num_frames, height, width, video=0):
@@ -33,25 +30,6 @@ def index_frames(num_frames, height, width, video=0):
         frames[i, ..., 1] = (5 * cols + 40 * video) % 256
         frames[i, ..., 2] = (5 * rows + 3 * i) % 256
     return frames
-
-
-def write_records(path, videos):
-    """Writes `(frames, label, video_id)` videos as one TFRecord file; returns their JPEGs."""
-    all_jpegs = []
-    with tf.io.TFRecordWriter(str(path)) as writer:
-        for frames, label, video_id in videos:
-            jpegs = [records.encode_jpeg(f) for f in frames]
-            example = records.make_sequence_example(
-                jpegs, label, f"class{label}", video_id, 10.0, *frames.shape[1:3]
-            )
-            writer.write(example.SerializeToString())
-            all_jpegs.append(jpegs)
-    return all_jpegs
-
-
-def decoded(jpegs):
-    """The frames exactly as the pipelines decode them."""
-    return np.stack([tf.io.decode_jpeg(j, channels=3).numpy() for j in jpegs])
 
 
 def normalized(frames):
@@ -72,22 +50,7 @@ def three_crop_origin(height, width, size, position):
 @pytest.fixture
 def train_shards(tmp_path):
     """3 shards of 2 flat-grey videos each; label k has grey level 40 + 30 * k."""
-    levels = {}
-    for shard in range(3):
-        videos = []
-        for i in range(2):
-            label = 2 * shard + i
-            frames = np.full((12, 32, 48, 3), 40 + 30 * label, np.uint8)
-            videos.append((frames, label, f"v{label}"))
-        jpegs = write_records(tmp_path / f"train-{shard:05d}-of-00003.tfrecord", videos)
-        for (_, label, _), video_jpegs in zip(videos, jpegs, strict=True):
-            levels[label] = decoded(video_jpegs[:1])[0, 0, 0, 0]
-    return str(tmp_path / "train-*.tfrecord"), levels
-
-
-TRAIN_ARGS = dict(
-    num_frames=4, sample_rate=2, crop_size=24, jitter_scales=(32, 40), shuffle_buffer=8
-)
+    return write_grey_shards(tmp_path)
 
 
 def test_train_batches_have_static_shapes_and_matching_labels(train_shards):
@@ -287,37 +250,6 @@ def test_full_frame_views_come_in_chunks_of_one_video(eval_videos):
         assert len(set(batch["video_index"].numpy().tolist())) == 1
     views = np.concatenate([b["view_index"].numpy() for b in batches])
     assert views.tolist() == [0, 1, 2, 3] * 5
-
-
-def test_distributed_train_dataset_gives_per_replica_batches(train_shards):
-    """MirroredStrategy over 2 CPUs: a global batch of 4 is 2 clips per replica."""
-    pattern, _ = train_shards
-    code = textwrap.dedent(
-        f"""
-        import tensorflow as tf
-        from nlkeras.data import pipelines
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * 2
-        )
-        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-        dataset = pipelines.distributed_train_dataset(
-            strategy, {pattern!r}, 4, seed=0, **{TRAIN_ARGS!r}
-        )
-        clips, labels = next(iter(dataset))
-        print("replicas", strategy.num_replicas_in_sync)
-        for c, l in zip(strategy.experimental_local_results(clips),
-                        strategy.experimental_local_results(labels)):
-            print("clips", tuple(c.shape), c.dtype.name, "labels", tuple(l.shape), l.dtype.name)
-        """
-    )
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.strip().splitlines()
-    assert lines == ["replicas 2"] + ["clips (2, 4, 24, 24, 3) float32 labels (2,) int32"] * 2
 
 
 def test_builder_records_feed_both_pipelines(video_folder, tmp_path):

@@ -2,7 +2,8 @@
 
 `nlkeras.evaluation.run.evaluate` runs in process; one command run checks
 what the command line adds (its flags, its printed line). The summary's
-logic is tested in summary_test.py.
+logic is tested in summary_test.py; 2 replicas against one device in
+tests/two_devices_test.py.
 """
 
 import functools
@@ -15,13 +16,12 @@ import numpy as np
 import pytest
 
 from nlkeras import config as config_lib
-from nlkeras.data import pipelines
 from nlkeras.evaluation.parts import wait_for
 from nlkeras.evaluation.run import evaluate
-from nlkeras.evaluation.video_scores import VideoScores, score_views
+from nlkeras.evaluation.video_scores import VideoScores
 from nlkeras.models import build_classifier
 from tests.testing import EVALUATION_MODEL as TINY
-from tests.testing import recipe_config
+from tests.testing import evaluation_scores, recipe_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -52,17 +52,7 @@ def written(out):
 @pytest.fixture(scope="module")
 def reference_scores(split, weights):
     """What an evaluation must compute, by protocol: the model over `eval_dataset`, summed."""
-
-    @functools.cache
-    def scores(protocol):
-        model = build_classifier(**TINY, head="probabilities")
-        model.load_weights(weights)
-        dataset = pipelines.eval_dataset(
-            str(split / "test-*"), 4, protocol, num_clips=2, scale=64, sample_rate=1
-        )
-        return score_views(model, dataset)
-
-    return scores
+    return functools.cache(functools.partial(evaluation_scores, str(split / "test-*"), weights))
 
 
 @pytest.fixture(scope="module")
@@ -112,24 +102,6 @@ def test_evaluate_writes_scores_and_summary(split, evaluated, reference_scores, 
         assert count == views
         np.testing.assert_allclose(summed, reference.sums[index], atol=1e-5)
         assert summed.sum() == pytest.approx(views, abs=1e-4)
-
-
-def test_two_replicas_score_like_one_device(split, weights, reference_scores):
-    """MirroredStrategy over 2 logical CPUs, batches split unevenly: the same video scores."""
-    result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "tests", "evaluation", "mirrored_scores.py"),
-         str(split / "test-*"), weights],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT}, capture_output=True, text=True,
-        timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    two = json.loads(result.stdout.strip().splitlines()[-1])
-    one = reference_scores("three_crop")
-    assert (
-        two["views"] == {str(v): n for v, n in one.views.items()} == {str(v): 6 for v in range(6)}
-    )
-    for video, summed in one.sums.items():
-        np.testing.assert_allclose(two["sums"][str(video)], summed, atol=1e-5)
 
 
 def test_mismatched_weights_are_refused(split, tmp_path):

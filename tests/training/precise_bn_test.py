@@ -1,10 +1,7 @@
-"""Precise BN against the original's pooling formula (bn_helper.py)."""
+"""Precise BN against the original's pooling formula (bn_helper.py).
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
+On 2 replicas, each pooling its own batches: tests/two_devices_test.py.
+"""
 
 import keras
 import numpy as np
@@ -73,63 +70,3 @@ def test_nested_models_and_frozen_bn():
     frozen_input = keras.Input((4,))
     frozen = keras.Model(frozen_input, Affine()(frozen_input))
     assert recompute_batch_norm(frozen, iter([np.ones((2, 4), "float32")]), 1) == 0
-
-
-def pooled(batches):
-    """The original's formula over `batches` of (N, C) values."""
-    means = np.stack([b.mean(0) for b in batches])
-    variances = np.stack([b.var(0) for b in batches])
-    mean = means.mean(0)
-    return mean, (variances + means**2).mean(0) - mean**2
-
-
-def test_each_replica_pools_its_own_batches():
-    """MirroredStrategy over 2 CPUs: each replica's half of a global batch is its own BN batch.
-
-    The statistics are pooled over the 2 x 3 per-replica batches with the
-    original's formula (with equal batches that is the variance of all
-    clips, the spread between replicas included).
-    """
-    code = textwrap.dedent(
-        """
-        import json
-        import keras, numpy as np, tensorflow as tf
-        from nlkeras.training.precise_bn import recompute_batch_norm
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * 2
-        )
-        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-        rng = np.random.default_rng(0)
-        batches = [rng.normal(i, 1 + i, (8, 3)).astype("float32") for i in range(3)]
-        # Replica 1's half is shifted, so per-replica and global statistics differ.
-        for b in batches:
-            b[4:] += 5
-        with strategy.scope():
-            inputs = keras.Input((3,))
-            model = keras.Model(inputs, keras.layers.BatchNormalization(name="bn")(inputs))
-        dataset = tf.data.Dataset.from_tensor_slices(np.concatenate(batches)).batch(8)
-        used = recompute_batch_norm(
-            model, iter(strategy.experimental_distribute_dataset(dataset)), 3, strategy
-        )
-        bn = model.get_layer("bn")
-        print(json.dumps({"used": used, "mean": np.asarray(bn.moving_mean).tolist(),
-                          "variance": np.asarray(bn.moving_variance).tolist(),
-                          "batches": [b.tolist() for b in batches]}))
-        """
-    )
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": root},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
-    batches = [np.array(b) for b in out["batches"]]
-    assert out["used"] == 3
-    halves = [half for b in batches for half in (b[:4], b[4:])]
-    mean, variance = pooled(halves)
-    np.testing.assert_allclose(out["mean"], mean, rtol=1e-5)
-    np.testing.assert_allclose(out["variance"], variance, rtol=1e-4)
-    # Both replicas count: replica 0's halves alone give another mean.
-    assert not np.allclose(out["mean"], pooled(halves[0::2])[0], rtol=0.05)
