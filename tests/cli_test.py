@@ -1,9 +1,10 @@
 """Command-line manners of every entry point: --help, quiet start-up, one-line errors.
 
 The command line itself is the point here, so these run the commands; all
-of them at once, in a module fixture. A bad weights file is `nlkeras.predict`'s
-run under `cli.run` in this process: what the command does after its flags. `--help` and an unknown recipe run
-where TensorFlow cannot be imported: they answer without it.
+of them at once, in a module fixture. `--help` and an unknown recipe run
+where TensorFlow cannot be imported: they answer without it. A bad weights
+file is `nlkeras.predict`'s run under `cli.run` in this process: what the
+command does after its flags.
 """
 
 import ast
