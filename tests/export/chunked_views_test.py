@@ -86,15 +86,28 @@ MEASURE = textwrap.dedent(
 )
 
 
-def request_megabytes(path, frames):
-    """What one `video` request adds to a fresh serving process's resident memory."""
-    result = subprocess.run(
-        [sys.executable, "-c", MEASURE, path, frames],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ROOT},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def request_megabytes(paths, frames):
+    """What one `video` request adds to a fresh serving process's resident memory, per SavedModel.
+
+    The processes run at once: each measures its own memory.
+    """
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", MEASURE, path, frames],
+            cwd=ROOT,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ROOT},
+        )  # fmt: skip
+        for path in paths
+    ]
+    megabytes = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr[-3000:]
+        megabytes.append(json.loads(stdout.strip().splitlines()[-1]))
+    return megabytes
 
 
 def test_memory_is_one_chunks_whatever_the_views(saved_model, tmp_path):
@@ -104,9 +117,10 @@ def test_memory_is_one_chunks_whatever_the_views(saved_model, tmp_path):
     """
     frames = str(tmp_path / "frames.npy")
     np.save(frames, random_clips((24, 128, 170, 3), seed=3))
-    one_clip = request_megabytes(saved_model(1, 3)[0], frames)
-    chunked = request_megabytes(saved_model(10, 3)[0], frames)
-    stacked = request_megabytes(saved_model(10, 30)[0], frames)
+    settings = ((1, 3), (10, 3), (10, 30))
+    one_clip, chunked, stacked = request_megabytes(
+        [saved_model(*setting)[0] for setting in settings], frames
+    )
     print(
         f"request MiB: 3 views {one_clip:.0f}, 30 chunked {chunked:.0f}, 30 stacked {stacked:.0f}"
     )
