@@ -1,5 +1,9 @@
 """Every recipe's model against the original's architecture facts.
 
+The default run builds one model per builder path (C2D and I3D, with and
+without non-local blocks, both stem variants, frozen BN); the slow suite
+builds every recipe and the R101s.
+
 The expectations below are written from docs/original-semantics.md (§2.2 temporal
 kernels, §2.4 and §2.11 shape walks, §2.6 non-local placement) and from the
 reference parameter counts, independently of `nlkeras.models.specs`.
@@ -168,7 +172,14 @@ def test_there_are_fifteen_recipes_and_a_demo():
     assert len(ORIGINAL_RECIPES) == 15 and "demo" in cli.recipe_names()
 
 
-@pytest.mark.parametrize("recipe", ORIGINAL_RECIPES)
+# One full-size build per builder path in the default run; the rest with -m slow.
+DEFAULT_RUN = ("c2d_8f", "c2d_nl_32f", "i3d_8f", "i3d_nl_8f", "i3d_nl_affine_128f")
+
+
+@pytest.mark.parametrize(
+    "recipe",
+    [r if r in DEFAULT_RUN else pytest.param(r, marks=pytest.mark.slow) for r in ORIGINAL_RECIPES],
+)
 def test_recipe_model_matches_original(recipe):
     config = config_lib.validate(cli.load_recipe(recipe))
     model = build_classifier(**config_lib.model_kwargs(config))
@@ -176,6 +187,7 @@ def test_recipe_model_matches_original(recipe):
     keras.backend.clear_session()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["c2d_8f", "i3d_nl_8f", "i3d_nl_affine_128f"])
 def test_resnet101_by_override(recipe):
     """README: R101 = the same recipe with `MODEL.DEPTH 101`."""
