@@ -78,27 +78,40 @@ def test_jax_backend_gives_tensorflows_numbers(tmp_path):
              "out": str(tmp_path / f"{arch}_jax.npz")}
         )  # fmt: skip
     (tmp_path / "jobs.json").write_text(json.dumps(jobs))
-    result = subprocess.run(
+    child = subprocess.Popen(
         [sys.executable, "-c", _ON_JAX, str(tmp_path / "jobs.json")],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"},
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    for arch, model in models.items():
+    on_tf = {
+        arch: tensorflow_outputs(model, clips, output_weights) for arch, model in models.items()
+    }
+    _, stderr = child.communicate(timeout=600)
+    assert child.returncode == 0, stderr[-3000:]
+    for arch, expected in on_tf.items():
         on_jax = np.load(tmp_path / f"{arch}_jax.npz")
-        for i, path in enumerate(clips):
-            on_tf = np.asarray(model(np.load(path), training=False))
-            assert on_tf.std() > 0.01  # spread probabilities: the comparison can fail
-            np.testing.assert_allclose(on_jax[f"probabilities{i}"], on_tf, atol=1.1e-5)
-        x = tf.constant(np.load(clips[0]))
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            training = model(x, training=True)
-            loss = tf.reduce_sum(training * output_weights)
-        np.testing.assert_allclose(on_jax["training"], training.numpy(), atol=1.1e-5)
-        gradient = tape.gradient(loss, x).numpy()
+        for i, probabilities in enumerate(expected["probabilities"]):
+            assert probabilities.std() > 0.01  # spread probabilities: the comparison can fail
+            np.testing.assert_allclose(on_jax[f"probabilities{i}"], probabilities, atol=1.1e-5)
+        np.testing.assert_allclose(on_jax["training"], expected["training"], atol=1.1e-5)
+        gradient = expected["clip_gradient"]
         scale = np.abs(gradient).max()
         assert scale > 0
         # BN's backward subtracts near-equal sums, which magnifies float32 rounding; the two
         # backends sum in different orders (measured: up to 5e-4 of the largest value).
         np.testing.assert_allclose(on_jax["clip_gradient"], gradient, atol=2e-3 * scale)
+
+
+def tensorflow_outputs(model, clips, output_weights):
+    """What the JAX child computes, here on TensorFlow (while the child runs)."""
+    probabilities = [np.asarray(model(np.load(path), training=False)) for path in clips]
+    x = tf.constant(np.load(clips[0]))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        training = model(x, training=True)
+        loss = tf.reduce_sum(training * output_weights)
+    return {
+        "probabilities": probabilities,
+        "training": training.numpy(),
+        "clip_gradient": tape.gradient(loss, x).numpy(),
+    }
