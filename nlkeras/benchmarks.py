@@ -19,8 +19,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from nlkeras import atomic, memory
 from nlkeras import config as config_lib
-from nlkeras import memory
 from nlkeras.data import features, pipelines, processors, records, shards
 from nlkeras.models import build_classifier
 from nlkeras.models.info import parse_size
@@ -325,6 +325,5 @@ def run(
         print(row)
     print(json.dumps(report))
     if json_path:
-        with open(json_path, "w") as f:
-            json.dump(report, f, indent=1)
+        atomic.write_json(str(json_path), report)
     return report
