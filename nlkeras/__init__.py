@@ -4,6 +4,10 @@ import sys
 
 __version__ = "0.1.0"
 
+from nlkeras import tensorflow_import  # noqa: E402
+
+tensorflow_import.install()
+
 # `python -m nlkeras.X` (and `tools.X`, `export`, whose packages import this one):
 # while Python locates the module, sys.argv[0] is "-m" (see `python --help`). Only
 # then, before TensorFlow loads, are its start-up lines filtered (nlkeras/startup.py).
