@@ -20,12 +20,13 @@ def _normalization(frozen_bn, epsilon, momentum, gamma, synchronized, ghost_batc
     )
 
 
-def _conv(filters, kernel, strides, name):
+def _conv(filters, kernel, strides, name, padding="valid"):
     """Bias-free conv with Caffe2's MSRAFill (normal, std sqrt(2 / fan_out))."""
     return keras.layers.Conv3D(
         filters,
         kernel,
         strides=strides,
+        padding=padding,
         use_bias=False,
         kernel_initializer=keras.initializers.VarianceScaling(
             2.0, mode="fan_out", distribution="untruncated_normal"
@@ -34,11 +35,22 @@ def _conv(filters, kernel, strides, name):
     )
 
 
-def _pad(x, padding, name):
-    """Explicit symmetric zero padding (Keras "same" pads asymmetrically)."""
-    if not any(padding):
-        return x
-    return keras.layers.ZeroPadding3D(tuple((p, p) for p in padding), name=name)(x)
+def _padded_conv(x, filters, kernel, strides, name):
+    """`_conv` after Caffe2's symmetric padding of `kernel // 2` on every axis.
+
+    With stride 1 on every axis Keras' "same" is exactly that padding, done
+    inside the convolution: no padded copy is made, nor kept for the kernel's
+    gradient. A strided convolution pads explicitly first ("same" would pad
+    only after the end of an even axis).
+    """
+    kernel = (kernel,) * 3 if isinstance(kernel, int) else tuple(kernel)
+    strides = (strides,) * 3 if isinstance(strides, int) else tuple(strides)
+    padding = tuple(k // 2 for k in kernel)
+    if any(padding) and all(s == 1 for s in strides):
+        return _conv(filters, kernel, strides, name, padding="same")(x)
+    if any(padding):
+        x = keras.layers.ZeroPadding3D(tuple((p, p) for p in padding), name=f"{name}_pad")(x)
+    return _conv(filters, kernel, strides, name)(x)
 
 
 def apply_bottleneck(x, inner, out, temporal_kernel, stride, norm, name):
@@ -52,13 +64,10 @@ def apply_bottleneck(x, inner, out, temporal_kernel, stride, norm, name):
     if x.shape[-1] != out or stride != 1:
         shortcut = _conv(out, 1, (1, stride, stride), f"{name}_branch1")(x)
         shortcut = norm("ones", f"{name}_branch1_bn")(shortcut)
-    pad_t = temporal_kernel // 2
-    y = _pad(x, (pad_t, 0, 0), f"{name}_branch2a_pad")
-    y = _conv(inner, (temporal_kernel, 1, 1), 1, f"{name}_branch2a")(y)
+    y = _padded_conv(x, inner, (temporal_kernel, 1, 1), 1, f"{name}_branch2a")
     y = norm("ones", f"{name}_branch2a_bn")(y)
     y = keras.layers.ReLU(name=f"{name}_branch2a_relu")(y)
-    y = _pad(y, (0, 1, 1), f"{name}_branch2b_pad")
-    y = _conv(inner, (1, 3, 3), (1, stride, stride), f"{name}_branch2b")(y)
+    y = _padded_conv(y, inner, (1, 3, 3), (1, stride, stride), f"{name}_branch2b")
     y = norm("ones", f"{name}_branch2b_bn")(y)
     y = keras.layers.ReLU(name=f"{name}_branch2b_relu")(y)
     y = _conv(out, 1, 1, f"{name}_branch2c")(y)
@@ -159,8 +168,9 @@ class ResNet3DBackbone(keras.Model):
         # === Functional Model ===
         inputs = keras.Input(shape=input_shape, name="clips")
         stage_outputs = {}
-        x = _pad(inputs, (conv1_temporal_kernel // 2, 3, 3), "conv1_pad")
-        x = _conv(width, (conv1_temporal_kernel, 7, 7), (conv1_temporal_stride, 2, 2), "conv1")(x)
+        x = _padded_conv(
+            inputs, width, (conv1_temporal_kernel, 7, 7), (conv1_temporal_stride, 2, 2), "conv1"
+        )
         x = norm("ones", "res_conv1_bn")(x)
         x = stage_outputs["conv1"] = keras.layers.ReLU(name="res_conv1_relu")(x)
         x = stage_outputs["pool1"] = SeparablePooling3D(

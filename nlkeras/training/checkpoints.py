@@ -8,6 +8,8 @@ import logging
 
 import tensorflow as tf
 
+from nlkeras.weights.files import restore_checkpoint
+
 
 def seed_variables(model):
     """The states of the model's seed generators (dropout's random state)."""
@@ -26,10 +28,13 @@ def checkpoint_manager(model, optimizer, directory, keep):
 
 
 def restore_latest(manager):
-    """Restores the newest checkpoint of `manager`; whether there was one."""
+    """Restores the newest checkpoint of `manager`; whether there was one.
+
+    Raises `ValueError`, naming the checkpoint, when it does not fit the model.
+    """
     if not manager.latest_checkpoint:
         return False
-    manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    restore_checkpoint(manager.checkpoint, manager.latest_checkpoint)
     logging.info("Resumed from %s", manager.latest_checkpoint)
     return True
 

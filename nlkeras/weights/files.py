@@ -52,10 +52,29 @@ def load_weights(model, path, strict=True):
         else:
             model.load_weights(path)
         return None
-    prefix = checkpoint_prefix(path)
-    status = tf.train.Checkpoint(model=model).restore(prefix).expect_partial()
-    status.assert_existing_objects_matched()
+    restore_checkpoint(tf.train.Checkpoint(model=model), checkpoint_prefix(path)).expect_partial()
     return None
+
+
+def restore_checkpoint(checkpoint, prefix):
+    """`checkpoint.restore(prefix)`, which must provide every object of `checkpoint`.
+
+    A training checkpoint keeps a model's layers by position, so one written
+    for another model fails here, named, rather than half-restored.
+    Returns the restore status.
+    """
+    try:
+        status = checkpoint.restore(prefix)
+        status.assert_existing_objects_matched()
+    except (AssertionError, ValueError) as error:
+        detail = str(error).strip().splitlines()[0]
+        raise ValueError(
+            f"{prefix} does not fit this model ({detail}). A training checkpoint keeps layers by "
+            "position: it fits the recipe and overrides that wrote it, with the nlkeras that wrote "
+            "it (0.2.0 moved them: stride-1 convolutions pad themselves, without padding layers). "
+            "Resume it with that nlkeras, or start from the run's final.weights.h5 (by name)."
+        ) from None
+    return status
 
 
 def checkpoint_prefix(path):

@@ -14,8 +14,12 @@ def tiny_i3d_nl(**kwargs):
     return tiny_classifier(**{**TINY_NL, "num_frames": 8, "num_classes": 5, **kwargs})
 
 
-def test_explicit_symmetric_padding_and_valid_convs():
-    """Caffe2 pads both sides equally; Keras "same" would pad 28 -> 14 asymmetrically."""
+def test_symmetric_padding_explicit_before_strided_convs_same_otherwise():
+    """Caffe2 pads both sides equally; Keras "same" would pad 28 -> 14 asymmetrically.
+
+    A strided layer pads explicitly and is "valid"; a stride-1 convolution is
+    "same", which for its odd kernels is that symmetric padding (next test).
+    """
     backbone = tiny_i3d_nl().backbone
     assert backbone.get_layer("conv1_pad").padding == ((2, 2), (3, 3), (3, 3))
     conv1 = backbone.get_layer("conv1")
@@ -25,14 +29,41 @@ def test_explicit_symmetric_padding_and_valid_convs():
     assert backbone.get_layer("pool2").pool_size == (2, 1, 1)
     assert backbone.get_layer("pool2").strides == (2, 1, 1)
     # The temporal kernel lives in branch2a, the spatial stride in branch2b.
-    assert backbone.get_layer("res3_0_branch2a_pad").padding == ((1, 1), (0, 0), (0, 0))
-    assert backbone.get_layer("res3_0_branch2a").strides == (1, 1, 1)
+    assert backbone.get_layer("res3_0_branch2a").kernel_size == (3, 1, 1)
+    assert backbone.get_layer("res3_0_branch2a").padding == "same"
     assert backbone.get_layer("res3_0_branch2b_pad").padding == ((0, 0), (1, 1), (1, 1))
     assert backbone.get_layer("res3_0_branch2b").strides == (1, 2, 2)
+    assert backbone.get_layer("res3_1_branch2b").padding == "same"
     assert backbone.get_layer("res3_0_branch1").strides == (1, 2, 2)
+    pads = {
+        layer.name for layer in backbone.layers if isinstance(layer, keras.layers.ZeroPadding3D)
+    }
+    assert pads == {
+        "conv1_pad",
+        "res3_0_branch2b_pad",
+        "res4_0_branch2b_pad",
+        "res5_0_branch2b_pad",
+    }
     for layer in backbone.layers:
         if isinstance(layer, keras.layers.Conv3D):
-            assert layer.padding == "valid" and not layer.use_bias, layer.name
+            strided = layer.strides != (1, 1, 1)
+            padded = any(k > 1 for k in layer.kernel_size)
+            expected = "same" if padded and not strided else "valid"
+            assert layer.padding == expected and not layer.use_bias, layer.name
+            if strided and padded:
+                assert f"{layer.name}_pad" in pads, layer.name
+
+
+@pytest.mark.parametrize("kernel", [(3, 1, 1), (1, 3, 3), (5, 7, 7)])
+def test_a_stride_1_same_conv_is_the_symmetric_pad_then_a_valid_conv(kernel):
+    x = np.random.default_rng(0).normal(size=(2, 6, 9, 8, 3)).astype("float32")
+    same = keras.layers.Conv3D(4, kernel, padding="same", use_bias=False)
+    valid = keras.layers.Conv3D(4, kernel, padding="valid", use_bias=False)
+    valid.build(x.shape)
+    same.build(x.shape)
+    same.set_weights(valid.get_weights())
+    padded = keras.layers.ZeroPadding3D(tuple((k // 2, k // 2) for k in kernel))(x)
+    np.testing.assert_allclose(same(x), valid(padded), rtol=1e-5, atol=1e-5)
 
 
 def test_resnet_video_org_stem_strides_time():

@@ -61,6 +61,14 @@ def test_training_checkpoint_by_folder_or_prefix(trained, tmp_path):
         assert_same_weights(model, trained)
 
 
+def test_a_checkpoint_of_another_layout_is_a_clear_error_not_a_half_restore(trained, tmp_path):
+    """Layers are kept by position: another recipe's (or an older layout's) is refused, named."""
+    prefix = tf.train.Checkpoint(model=trained).write(str(tmp_path / "ckpt-1"))
+    other = tiny_classifier(non_local_stages=(3,), non_local_layer_mod=1)
+    with pytest.raises(ValueError, match=r"ckpt-1 does not fit this model .*final\.weights\.h5"):
+        load_weights(other, prefix)
+
+
 def test_a_path_that_is_no_weights_file_is_a_clear_error(tmp_path):
     with pytest.raises(
         FileNotFoundError, match="not a .pkl, a .weights.h5 or a training checkpoint"
