@@ -78,36 +78,36 @@ def matmul_peak(dtype, size=4096, runs=5):
     return size**3 / seconds / 1e9
 
 
-def benchmark_model(
-    model, train_step, clips, labels, forward_macs, warmup=2, runs=5, machine_peaks=None
-):
-    """The forward pass and a training step of `model` on `clips`.
+def benchmark_model(model, train_step, clips, labels, warmup=2, runs=5):
+    """The forward pass and a training step of `model` on `clips`, in this order.
 
     Args:
         model: `VideoClassifier` (the probabilities head is timed forward).
         train_step: `(clips, labels) -> loss`, the trainer's step.
         clips, labels: one batch.
-        forward_macs: multiply-accumulates of one clip's forward pass; a
-            training step counts 3x (forward, and backward to inputs and
-            weights).
-        machine_peaks: `{"float32": GMAC/s, "bfloat16": GMAC/s}`.
 
-    Returns `{phase: {seconds, clips_per_second, peak_mib, gmacs, fraction_of_*}}`.
+    Returns `{phase: {seconds, runs, peak_mib}}` for "forward" and "train_step".
     """
     probabilities = model.with_head("probabilities")
     forward = tf.function(lambda x: probabilities(x, training=False))
-    batch = int(clips.shape[0])
-    results = {
+    return {
         "forward": phase(lambda: forward(clips).numpy(), warmup, runs),
         "train_step": phase(lambda: float(train_step(clips, labels)), warmup, runs),
     }
+
+
+def add_rates(results, batch, forward_macs, machine_peaks):
+    """Adds clips/s, GMAC/s and the fractions of `machine_peaks` to each phase's result.
+
+    A training step counts 3x the forward multiply-accumulates (forward, and
+    backward to inputs and to weights); `machine_peaks` is `{dtype: GMAC/s}`.
+    """
     for name, result in results.items():
         macs = batch * forward_macs * (3 if name == "train_step" else 1)
         result["clips_per_second"] = batch / result["seconds"]
         result["gmac_per_second"] = macs / result["seconds"] / 1e9
-        for dtype, peak in (machine_peaks or {}).items():
+        for dtype, peak in machine_peaks.items():
             result[f"fraction_of_{dtype}_peak"] = result["gmac_per_second"] / peak
-    return results
 
 
 def benchmark_serving(signatures, frames, jpegs, warmup=1, runs=3):
@@ -218,7 +218,6 @@ def _model_report(config, batch, size, precision, warmup, rounds):
     if precision not in config_lib.PRECISIONS:
         raise ValueError(f"--precision must be one of {config_lib.PRECISIONS}: {precision!r}.")
     keras.mixed_precision.set_global_policy(precision)
-    peaks = {"float32": matmul_peak(tf.float32), "bfloat16": matmul_peak(tf.bfloat16)}
     model = build_classifier(**config_lib.model_kwargs(config))
     s = config.solver
     optimizer = CaffeSGD(s.base_lr, s.momentum, s.nesterov, s.weight_decay, s.weight_decay_bn)
@@ -229,7 +228,10 @@ def _model_report(config, batch, size, precision, warmup, rounds):
     clips = tf.random.stateless_normal((batch, frames, height, width, 3), (0, 0))
     labels = tf.zeros((batch,), tf.int32)
     macs = count_macs(model, (frames, height, width, 3))
-    results = benchmark_model(model, step, clips, labels, macs, warmup, rounds, machine_peaks=peaks)
+    results = benchmark_model(model, step, clips, labels, warmup, rounds)
+    # After the model's phases: the 4096x4096 matrices are not in their memory peaks.
+    peaks = {"float32": matmul_peak(tf.float32), "bfloat16": matmul_peak(tf.bfloat16)}
+    add_rates(results, batch, macs, peaks)
     fields = {
         "input": [batch, frames, height, width, 3],
         "precision": precision,

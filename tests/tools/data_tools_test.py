@@ -63,6 +63,24 @@ def test_benchmark_prints_rates_as_table_and_json(synthetic, tmp_path, capsys):
     assert json.loads(stdout.strip().splitlines()[-1]) == data
 
 
+def test_benchmark_model_reports_both_phases_against_the_machine_peak(capsys):
+    """`tools.benchmark model --recipe demo`: times, memory peaks, rates, fractions of the peak."""
+    config = config_lib.validate(recipe_config("demo", {}))
+    config.recipe = "demo"
+    report = benchmarks.run("model", config, warmup=1, rounds=1, batch=2)
+    assert report["input"] == [2, 8, 64, 64, 3] and report["precision"] == "float32"
+    assert report["machine_gmac_per_second"]["float32"] > 0
+    for name in ("forward", "train_step"):
+        phase = report[name]
+        assert phase["seconds"] > 0 and phase["peak_mib"] > 100
+        assert phase["clips_per_second"] == pytest.approx(2 / phase["seconds"])
+        macs = 2 * report["forward_gmacs_per_clip"] * (3 if name == "train_step" else 1)
+        assert phase["gmac_per_second"] == pytest.approx(macs / phase["seconds"])
+        peak = report["machine_gmac_per_second"]["float32"]
+        assert phase["fraction_of_float32_peak"] == pytest.approx(phase["gmac_per_second"] / peak)
+    assert "train_step" in capsys.readouterr().out
+
+
 def test_benchmark_refusals_name_the_flag():
     config = config_lib.validate(recipe_config("demo", {}))
     with pytest.raises(ValueError, match="--data is required"):
