@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from nlkeras.layers.batch_normalization import BN_EPSILON, BatchNormalization
+from nlkeras.layers.pointwise_conv import PointwiseConv3D
 
 MODES = ("embedded_gaussian", "dot_product", "gaussian", "concatenation")
 
@@ -106,9 +107,8 @@ class NonLocalBlock(keras.layers.Layer):
         initializer = (
             "zeros" if zero else keras.initializers.RandomNormal(stddev=self.kernel_init_std)
         )
-        return keras.layers.Conv3D(
+        return PointwiseConv3D(
             filters,
-            1,
             kernel_initializer=initializer,
             bias_initializer="zeros",
             name=name,
