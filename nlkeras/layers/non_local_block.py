@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from nlkeras.layers.batch_normalization import BN_EPSILON, BatchNormalization
-from nlkeras.layers.pointwise_conv import PointwiseConv3D
+from nlkeras.layers.conv3d import Conv3D
 
 MODES = ("embedded_gaussian", "dot_product", "gaussian", "concatenation")
 
@@ -107,8 +107,9 @@ class NonLocalBlock(keras.layers.Layer):
         initializer = (
             "zeros" if zero else keras.initializers.RandomNormal(stddev=self.kernel_init_std)
         )
-        return PointwiseConv3D(
+        return Conv3D(
             filters,
+            1,
             kernel_initializer=initializer,
             bias_initializer="zeros",
             name=name,

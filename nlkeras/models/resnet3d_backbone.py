@@ -2,13 +2,7 @@
 
 import keras
 
-from nlkeras.layers import (
-    Affine,
-    BatchNormalization,
-    NonLocalBlock,
-    PointwiseConv3D,
-    SeparablePooling3D,
-)
+from nlkeras.layers import Affine, BatchNormalization, Conv3D, NonLocalBlock, SeparablePooling3D
 from nlkeras.layers.batch_normalization import BN_EPSILON
 
 
@@ -27,20 +21,18 @@ def _normalization(frozen_bn, epsilon, momentum, gamma, synchronized, ghost_batc
 
 
 def _conv(filters, kernel, strides, name, padding="valid"):
-    """Bias-free conv with Caffe2's MSRAFill (normal, std sqrt(2 / fan_out)).
-
-    A 1x1x1 convolution of stride 1 is a `PointwiseConv3D` (trained as a matrix product).
-    """
-    kwargs = dict(
+    """Bias-free conv with Caffe2's MSRAFill (normal, std sqrt(2 / fan_out))."""
+    return Conv3D(
+        filters,
+        kernel,
+        strides=strides,
+        padding=padding,
         use_bias=False,
         kernel_initializer=keras.initializers.VarianceScaling(
             2.0, mode="fan_out", distribution="untruncated_normal"
         ),
         name=name,
     )
-    if kernel in (1, (1, 1, 1)) and strides in (1, (1, 1, 1)):
-        return PointwiseConv3D(filters, **kwargs)
-    return keras.layers.Conv3D(filters, kernel, strides=strides, padding=padding, **kwargs)
 
 
 def _padded_conv(x, filters, kernel, strides, name):

@@ -72,7 +72,7 @@ def restore_checkpoint(checkpoint, prefix):
             f"{prefix} does not fit this model ({detail}). A training checkpoint keeps layers by "
             "position: it fits the recipe and overrides that wrote it, with the nlkeras that wrote "
             "it (0.2.0 moved them: stride-1 convolutions pad themselves, without padding layers). "
-            "Resume it with that nlkeras, or start from the run's final.weights.h5 (by name)."
+            "Resume it with that nlkeras, or start from the run's final.weights.h5 (it loads)."
         ) from None
     return status
 

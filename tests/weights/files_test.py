@@ -1,12 +1,17 @@
 """`load_weights`: every kind of weights file, and strictness for evaluation and export."""
 
+import pathlib
+
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from nlkeras.weights import caffe2
 from nlkeras.weights.files import load_weights
-from tests.testing import tiny_classifier
+from tests.testing import TINY_NL, tiny_classifier
+
+DATA = pathlib.Path(__file__).parent / "data"
 
 
 def assert_same_weights(a, b):
@@ -67,6 +72,24 @@ def test_a_checkpoint_of_another_layout_is_a_clear_error_not_a_half_restore(trai
     other = tiny_classifier(non_local_stages=(3,), non_local_layer_mod=1)
     with pytest.raises(ValueError, match=r"ckpt-1 does not fit this model .*final\.weights\.h5"):
         load_weights(other, prefix)
+
+
+def test_weights_written_by_nlkeras_0_1_0_load_and_give_its_probabilities():
+    """A `.weights.h5` of 0.1.0 (explicit pads before every convolution, Keras' Conv3D).
+
+    `.weights.h5` keys layers by class name and order, so 0.2.0's changes
+    (fewer padding layers, nlkeras' Conv3D) must leave the weighted layers'
+    keys as they were. Written by 0.1.0 (7807d8c) from
+    `trained_looking(tiny_classifier(**TINY_NL, num_frames=8, crop_size=64))`
+    after `keras.utils.set_random_seed(0)`; the probabilities are 0.1.0's on
+    this clip.
+    """
+    model = tiny_classifier(**TINY_NL, num_frames=8, crop_size=64)
+    load_weights(model, str(DATA / "tiny_nl_0.1.0.weights.h5"))
+    clip = np.random.default_rng(3).normal(0, 1, (1, 8, 64, 64, 3)).astype("float32")
+    probabilities = model.with_head("probabilities")(clip, training=False)
+    expected = [0.9092779, 0.01026041, 0.08046167]
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(probabilities)[0], expected, atol=2e-6)
 
 
 def test_a_path_that_is_no_weights_file_is_a_clear_error(tmp_path):

@@ -1,29 +1,29 @@
-"""PointwiseConv3D: Keras' 1x1x1 convolution, trained in bfloat16 as a matrix product."""
+"""nlkeras' Conv3D: Keras' layer, whose 1x1x1 case trains in bfloat16 as a matrix product."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from nlkeras.layers import PointwiseConv3D
+from nlkeras.layers import Conv3D
 from tests.testing import run_layer_test
 
 
-def test_pointwise_conv_basics():
+def test_conv3d_basics():
     run_layer_test(
-        PointwiseConv3D,
-        {"filters": 6, "use_bias": False},
+        Conv3D,
+        {"filters": 6, "kernel_size": (1, 1, 1), "use_bias": False},
         input_shape=(2, 3, 4, 5, 8),
         expected_output_shape=(2, 3, 4, 5, 6),
         expected_num_trainable_weights=1,
     )
 
 
-def pair(dtype="float32", **kwargs):
-    """Inputs, a PointwiseConv3D and a Keras Conv3D with the same weights."""
+def pair(dtype="float32", kernel_size=1, **kwargs):
+    """Inputs, an nlkeras Conv3D and a Keras Conv3D with the same weights."""
     x = np.random.default_rng(0).normal(size=(2, 3, 5, 4, 8)).astype("float32")
-    ours = PointwiseConv3D(6, dtype=dtype, **kwargs)
-    keras_conv = keras.layers.Conv3D(6, 1, dtype=dtype, **kwargs)
+    ours = Conv3D(6, kernel_size, dtype=dtype, **kwargs)
+    keras_conv = keras.layers.Conv3D(6, kernel_size, dtype=dtype, **kwargs)
     ours.build(x.shape)
     keras_conv.build(x.shape)
     rng = np.random.default_rng(1)
@@ -46,7 +46,9 @@ def op_types(layer, x, training):
 
 
 @pytest.mark.parametrize("use_bias", [False, True])
-def test_bfloat16_training_is_a_matrix_product_equal_to_the_convolution(use_bias):
+def test_bfloat16_training_of_a_1x1x1_kernel_is_a_matrix_product_equal_to_the_convolution(
+    use_bias,
+):
     x, ours, keras_conv = pair("mixed_bfloat16", use_bias=use_bias, activation="relu")
     assert "MatMul" in op_types(ours, x, True) and "Conv3D" not in op_types(ours, x, True)
     ours_results = values_and_gradients(ours, x, training=True)
@@ -56,20 +58,25 @@ def test_bfloat16_training_is_a_matrix_product_equal_to_the_convolution(use_bias
         np.testing.assert_allclose(a, b, rtol=0.01, atol=0.01 * float(tf.reduce_max(tf.abs(b))))
 
 
-def test_float32_and_inference_are_keras_convolution_exactly():
-    x, ours, keras_conv = pair(use_bias=True)
+@pytest.mark.parametrize(
+    "dtype, kernel_size, kwargs",
+    [
+        ("float32", 1, {}),
+        ("mixed_bfloat16", (1, 3, 3), {"padding": "same"}),
+        ("mixed_bfloat16", 1, {"strides": (1, 2, 2)}),
+    ],
+)
+def test_every_other_training_call_is_keras_convolution_exactly(dtype, kernel_size, kwargs):
+    x, ours, keras_conv = pair(dtype, kernel_size, use_bias=True, **kwargs)
+    assert "Conv3D" in op_types(ours, x, True)
     ours_results = values_and_gradients(ours, x, training=True)
     for a, b in zip(ours_results, values_and_gradients(keras_conv, x), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "mixed_bfloat16"])
+def test_inference_is_keras_convolution_exactly(dtype):
+    x, ours, keras_conv = pair(dtype, use_bias=True)
+    assert "Conv3D" in op_types(ours, x, False)
     np.testing.assert_array_equal(ours(x, training=False), keras_conv(x))
-    x16, ours16, keras16 = pair("mixed_bfloat16")
-    assert "Conv3D" in op_types(ours16, x16, False)
-    np.testing.assert_array_equal(ours16(x16), keras16(x16))
-
-
-@pytest.mark.parametrize(
-    "kwargs", [{"kernel_size": 3}, {"strides": (1, 2, 2)}, {"data_format": "channels_first"}]
-)
-def test_anything_but_a_1x1x1_stride_1_channels_last_convolution_is_refused(kwargs):
-    with pytest.raises(ValueError, match="1x1x1 convolution of stride 1"):
-        PointwiseConv3D(4, **kwargs)
+    np.testing.assert_array_equal(ours(x), keras_conv(x))
