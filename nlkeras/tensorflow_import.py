@@ -32,8 +32,11 @@ class RefuseOptionalJax:
     """A `sys.meta_path` finder: `jax` is not found by the optional importers above."""
 
     def find_spec(self, name, path=None, target=None):
-        if name == "jax" and _importer() in OPTIONAL_IMPORTERS:
-            raise ModuleNotFoundError(f"nlkeras: jax is not loaded for {_importer()}", name=name)
+        if name != "jax":
+            return None
+        importer = _importer()
+        if importer in OPTIONAL_IMPORTERS:
+            raise ModuleNotFoundError(f"nlkeras: jax is not loaded for {importer}", name=name)
         return None
 
 

@@ -89,8 +89,9 @@ def recompute_batch_norm(model, batches, num_batches, strategy=None, moments=Non
             under a strategy (`iter(distributed_train_dataset(...))`).
         num_batches: int. Global batches to pool.
         strategy: `tf.distribute.Strategy` or None (the default strategy).
-        moments: the model's `PooledMoments` under `strategy`, to reuse
-            across calls; by default a new one.
+        moments: the model's `PooledMoments`, to reuse across calls (its
+            strategy is the one used; pass no `strategy` with it); by
+            default a new one under `strategy`.
 
     The training-mode passes draw dropout masks; the seed generators are put
     back afterwards, so training goes on with the masks it would have drawn
@@ -148,6 +149,6 @@ def from_training_data(model, strategy, files, data_kwargs, num_batches):
             strategy, files, **{**data_kwargs, "seed": seed}
         )
         batches = shards.named_errors(iter(batches), files)
-        recompute_batch_norm(model, batches, num_batches, strategy, moments)
+        recompute_batch_norm(model, batches, num_batches, moments=moments)
 
     return recompute
