@@ -25,14 +25,14 @@ class ServingFunctions:
     """The model's serving functions, with the recipe's preprocessing and test protocol.
 
     Args:
-        model: `VideoClassifier` (either head; the probabilities head is used).
+        model: `VideoClassifier` (either head; its `for_inference()` twin runs).
         **protocol: the arguments of `nlkeras.data.views.TestViews`: the
             test protocol, normalisation and `views_per_batch`, the most
             views a `video` request runs through the model at once.
     """
 
     def __init__(self, model, **protocol):
-        self.model = model if model.head == "probabilities" else model.with_head("probabilities")
+        self.model = model.for_inference()
         self.num_classes = model.num_classes
         self.test_views = views.TestViews(**protocol)
         self.geometry = specs.Geometry.of(model.backbone.get_config())

@@ -45,7 +45,7 @@ class VideoPredictor:
     """Runs `test_views` of video files through `model`.
 
     Args:
-        model: `VideoClassifier` (either head; the probabilities head is used).
+        model: `VideoClassifier` (either head; its `for_inference()` twin runs).
         test_views: `nlkeras.data.views.TestViews`.
         short_side: int. Frames are resized to this short side when decoded,
             as `tools.build_tfrecords` stores them.
@@ -53,7 +53,7 @@ class VideoPredictor:
     """
 
     def __init__(self, model, test_views, short_side=256, target_fps=None):
-        model = model if model.head == "probabilities" else model.with_head("probabilities")
+        model = model.for_inference()
         pool5 = model.get_layer("pool5").output
         features = keras.layers.GlobalAveragePooling3D(name="pool5_mean", dtype="float32")(pool5)
         self._outputs = keras.Model(model.input, [model.output, features])

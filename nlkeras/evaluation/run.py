@@ -23,11 +23,12 @@ from nlkeras.weights.files import load_weights
 
 
 def restored_model(config, weights, strategy):
-    """The recipe's model (probabilities head) in `strategy`'s scope, every array from `weights`."""
+    """The recipe's inference model in `strategy`'s scope, every array from `weights`."""
     with strategy.scope():
         model = build_classifier(**config_lib.model_kwargs(config), head="probabilities")
     load_weights(model, weights, strict=True)
-    return model
+    with strategy.scope():
+        return model.for_inference()
 
 
 def evaluate(config, weights, data, out, position=0, workers=1, wait_minutes=24 * 60):

@@ -74,5 +74,5 @@ def evaluate_split(model, files, data_kwargs, views_per_video):
     """
     damaged = shards.DamagedShards()
     dataset = pipelines.eval_dataset(files, **data_kwargs, damaged_shards=damaged)
-    scores = score_views(model.with_head("probabilities"), dataset)
+    scores = score_views(model.for_inference(), dataset)
     return summarize(scores, files, data_kwargs["protocol"], views_per_video, damaged)

@@ -41,5 +41,9 @@ class Affine(keras.layers.Layer):
         bias = keras.ops.cast(self.bias, inputs.dtype)
         return inputs * scale + bias
 
+    def scale_and_shift(self):
+        """The per-channel `(scale, shift)`: `y = x * scale + shift`."""
+        return self.scale, self.bias
+
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -75,6 +75,14 @@ class BatchNormalization(keras.layers.BatchNormalization):
         outputs = _normalize(groups, group_mean, group_variance, gamma, beta, self.epsilon, axes)
         return ops.cast(ops.reshape(outputs, ops.shape(x)), self.compute_dtype)
 
+    def scale_and_shift(self):
+        """The per-channel `(scale, shift)` of inference: `y = x * scale + shift`."""
+        scale = ops.rsqrt(self.moving_variance + self.epsilon)
+        if self.scale:
+            scale = self.gamma * scale
+        shift = -self.moving_mean * scale
+        return scale, shift + self.beta if self.center else shift
+
     def _fused_kernel_applies(self, inputs):
         """Whether TensorFlow's fused kernel computes this call: the same values, one kernel.
 

@@ -6,8 +6,16 @@ from nlkeras.layers import Affine, BatchNormalization, Conv3D, NonLocalBlock, Se
 from nlkeras.layers.batch_normalization import BN_EPSILON
 
 
-def _normalization(frozen_bn, epsilon, momentum, gamma, synchronized, ghost_batch_size, name):
-    """Trainable BN, or the frozen `Affine` the long-clip recipes use instead."""
+def _normalization(
+    frozen_bn, folded, epsilon, momentum, gamma, synchronized, ghost_batch_size, name
+):
+    """Trainable BN, the frozen `Affine` the long-clip recipes use instead, or none.
+
+    `folded`: the normalisation is in the convolution's kernel and bias
+    already (the inference twin), so only its name is kept, as an identity.
+    """
+    if folded:
+        return keras.layers.Identity(name=name)
     if frozen_bn:
         return Affine(name=name)
     return BatchNormalization(
@@ -20,14 +28,14 @@ def _normalization(frozen_bn, epsilon, momentum, gamma, synchronized, ghost_batc
     )
 
 
-def _conv(filters, kernel, strides, name, padding="valid"):
-    """Bias-free conv with Caffe2's MSRAFill (normal, std sqrt(2 / fan_out))."""
+def _conv(filters, kernel, strides, name, padding="valid", use_bias=False):
+    """Conv with Caffe2's MSRAFill (normal, std sqrt(2 / fan_out)), bias-free but when folded."""
     return Conv3D(
         filters,
         kernel,
         strides=strides,
         padding=padding,
-        use_bias=False,
+        use_bias=use_bias,
         kernel_initializer=keras.initializers.VarianceScaling(
             2.0, mode="fan_out", distribution="untruncated_normal"
         ),
@@ -35,7 +43,7 @@ def _conv(filters, kernel, strides, name, padding="valid"):
     )
 
 
-def _padded_conv(x, filters, kernel, strides, name):
+def _padded_conv(x, filters, kernel, strides, name, use_bias=False):
     """`_conv` after Caffe2's symmetric padding of `kernel // 2` on every axis.
 
     With stride 1 on every axis Keras' "same" is exactly that padding, done
@@ -47,31 +55,29 @@ def _padded_conv(x, filters, kernel, strides, name):
     strides = (strides,) * 3 if isinstance(strides, int) else tuple(strides)
     padding = tuple(k // 2 for k in kernel)
     if any(padding) and all(s == 1 for s in strides):
-        return _conv(filters, kernel, strides, name, padding="same")(x)
+        return _conv(filters, kernel, strides, name, "same", use_bias)(x)
     if any(padding):
         x = keras.layers.ZeroPadding3D(tuple((p, p) for p in padding), name=f"{name}_pad")(x)
-    return _conv(filters, kernel, strides, name)(x)
+    return _conv(filters, kernel, strides, name, use_bias=use_bias)(x)
 
 
-def apply_bottleneck(x, inner, out, temporal_kernel, stride, norm, name):
+def apply_bottleneck(x, inner, out, temporal_kernel, stride, conv_norm, name):
     """The original's `bottleneck_transformation_3d` plus its shortcut.
 
     The temporal kernel sits on the first 1x1 convolution (`branch2a`), the
     spatial stride on the 3x3 (`branch2b`); a projection (`branch1`) replaces
-    the identity when the width or the resolution changes.
+    the identity when the width or the resolution changes. `conv_norm(x,
+    filters, kernel, strides, gamma, name)` is a convolution and its
+    normalisation.
     """
     shortcut = x
     if x.shape[-1] != out or stride != 1:
-        shortcut = _conv(out, 1, (1, stride, stride), f"{name}_branch1")(x)
-        shortcut = norm("ones", f"{name}_branch1_bn")(shortcut)
-    y = _padded_conv(x, inner, (temporal_kernel, 1, 1), 1, f"{name}_branch2a")
-    y = norm("ones", f"{name}_branch2a_bn")(y)
+        shortcut = conv_norm(x, out, 1, (1, stride, stride), "ones", f"{name}_branch1")
+    y = conv_norm(x, inner, (temporal_kernel, 1, 1), 1, "ones", f"{name}_branch2a")
     y = keras.layers.ReLU(name=f"{name}_branch2a_relu")(y)
-    y = _padded_conv(y, inner, (1, 3, 3), (1, stride, stride), f"{name}_branch2b")
-    y = norm("ones", f"{name}_branch2b_bn")(y)
+    y = conv_norm(y, inner, (1, 3, 3), (1, stride, stride), "ones", f"{name}_branch2b")
     y = keras.layers.ReLU(name=f"{name}_branch2b_relu")(y)
-    y = _conv(out, 1, 1, f"{name}_branch2c")(y)
-    y = norm("last_gamma", f"{name}_branch2c_bn")(y)
+    y = conv_norm(y, out, 1, 1, "last_gamma", f"{name}_branch2c")
     y = keras.layers.Add(name=f"{name}_sum")([y, shortcut])
     return keras.layers.ReLU(name=f"{name}_relu")(y)
 
@@ -119,6 +125,10 @@ class ResNet3DBackbone(keras.Model):
             over groups of this many clips of a replica's batch, as the
             original's per-GPU batch on any number of devices; 0 for the
             whole replica batch. Defaults to `0`.
+        folded_normalization: bool. The inference twin that
+            `nlkeras.models.folding` builds: every trunk normalisation is
+            folded into its convolution, which has a bias, and leaves an
+            identity of its name. Defaults to `False`.
         input_shape: tuple. `(frames, height, width, 3)`; `None` axes accept
             any size. Defaults to `(None, None, None, 3)`.
         **kwargs: Passed to `keras.Model` (`name`, ...).
@@ -149,6 +159,7 @@ class ResNet3DBackbone(keras.Model):
         bn_init_gamma=0.0,
         sync_batchnorm=False,
         bn_batch_size=0,
+        folded_normalization=False,
         input_shape=(None, None, None, 3),
         **kwargs,
     ):
@@ -158,20 +169,21 @@ class ResNet3DBackbone(keras.Model):
         _check_stage_spec(block_temporal_kernels, nonlocal_blocks, nonlocal_group_sizes)
         non_local = dict(non_local or {})
 
-        def norm(gamma, name):
+        def conv_norm(x, filters, kernel, strides, gamma, name, norm_name=None):
+            x = _padded_conv(x, filters, kernel, strides, name, use_bias=folded_normalization)
             if gamma == "last_gamma":
                 gamma = keras.initializers.Constant(bn_init_gamma)
-            return _normalization(
-                frozen_bn, bn_epsilon, bn_momentum, gamma, sync_batchnorm, bn_batch_size, name
-            )
+            norm = _normalization(
+                frozen_bn, folded_normalization, bn_epsilon, bn_momentum, gamma,
+                sync_batchnorm, bn_batch_size, norm_name or f"{name}_bn",
+            )  # fmt: skip
+            return norm(x)
 
         # === Functional Model ===
         inputs = keras.Input(shape=input_shape, name="clips")
         stage_outputs = {}
-        x = _padded_conv(
-            inputs, width, (conv1_temporal_kernel, 7, 7), (conv1_temporal_stride, 2, 2), "conv1"
-        )
-        x = norm("ones", "res_conv1_bn")(x)
+        conv1 = (conv1_temporal_kernel, 7, 7), (conv1_temporal_stride, 2, 2)
+        x = conv_norm(inputs, width, *conv1, "ones", "conv1", norm_name="res_conv1_bn")
         x = stage_outputs["conv1"] = keras.layers.ReLU(name="res_conv1_relu")(x)
         x = stage_outputs["pool1"] = SeparablePooling3D(
             (pool1_temporal_size, 3, 3), strides=(pool1_temporal_size, 2, 2), name="pool1"
@@ -181,7 +193,7 @@ class ResNet3DBackbone(keras.Model):
             for index, temporal_kernel in enumerate(kernels):
                 stride = 2 if stage > 0 and index == 0 else 1
                 name = f"res{stage + 2}_{index}"
-                x = apply_bottleneck(x, inner, 4 * inner, temporal_kernel, stride, norm, name)
+                x = apply_bottleneck(x, inner, 4 * inner, temporal_kernel, stride, conv_norm, name)
                 if index in nonlocal_blocks[stage]:
                     x = NonLocalBlock(
                         group_size=nonlocal_group_sizes[stage] or None,
@@ -212,6 +224,7 @@ class ResNet3DBackbone(keras.Model):
         self.bn_init_gamma = bn_init_gamma
         self.sync_batchnorm = sync_batchnorm
         self.bn_batch_size = bn_batch_size
+        self.folded_normalization = folded_normalization
         self.clip_shape = tuple(input_shape)
         self.stage_layers = {k: v._keras_history.operation.name for k, v in stage_outputs.items()}
 
@@ -233,6 +246,7 @@ class ResNet3DBackbone(keras.Model):
             "bn_init_gamma": self.bn_init_gamma,
             "sync_batchnorm": self.sync_batchnorm,
             "bn_batch_size": self.bn_batch_size,
+            "folded_normalization": self.folded_normalization,
             "input_shape": self.clip_shape,
         }
 

@@ -3,6 +3,7 @@
 import keras
 
 from nlkeras.layers import SeparablePooling3D
+from nlkeras.models.folding import fold_normalization
 
 HEADS = ("logits", "probabilities")
 
@@ -96,6 +97,28 @@ class VideoClassifier(keras.Model):
             pred=self.pred,
             name=f"{self.name}_{head}",
         )
+
+    def for_inference(self):
+        """The probabilities head over `fold_normalization(backbone)`: the model that is run.
+
+        Evaluation, prediction and export run this twin: the same function
+        with each normalisation folded into its convolution (15-20% faster
+        in float32 on an AMX Xeon). Its weights are a copy, taken now. A
+        folded model is its own inference model.
+        """
+        if self.backbone.folded_normalization and self.head == "probabilities":
+            return self
+        twin = VideoClassifier(
+            fold_normalization(self.backbone),
+            num_classes=self.num_classes,
+            pool_size=self.pool_size,
+            dropout=self.dropout,
+            head="probabilities",
+            fc_init_std=self.fc_init_std,
+            name=f"{self.name}_inference",
+        )
+        twin.pred.set_weights(self.pred.get_weights())
+        return twin
 
     def with_classes(self, num_classes):
         """A classifier for `num_classes` over the very same backbone (a fresh `pred`)."""
