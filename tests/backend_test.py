@@ -5,7 +5,8 @@ process with `KERAS_BACKEND=jax`: it builds each model with the same builder,
 loads the `.weights.h5` this process wrote, scores the same clips, and takes
 a training-mode pass (BN on batch statistics: the Keras-ops path with its
 closed-form gradient there, TensorFlow's fused kernel here) with the
-gradient with respect to the clips.
+gradient with respect to the clips; the inference twin, whose
+normalisations are folded, is built and scored there too.
 """
 
 import json
@@ -47,6 +48,9 @@ for job in json.load(open(sys.argv[1])):
     predict = jax.jit(lambda t, f, x: model.stateless_call(t, f, x, training=False)[0])
     out = {f"probabilities{i}": np.asarray(predict(trainable, fixed, np.load(c)))
            for i, c in enumerate(job["clips"])}
+    # The inference twin (normalisations folded into the convolutions) builds there too.
+    twin = model.for_inference()
+    out["folded"] = np.asarray(twin(np.load(job["clips"][1]), training=False))
     clips, weights = np.load(job["clips"][0]), np.load(job["output_weights"])
     def loss(t, f, x):
         y, _ = model.stateless_call(t, f, x, training=True)
@@ -93,6 +97,7 @@ def test_jax_backend_gives_tensorflows_numbers(tmp_path):
         for i, probabilities in enumerate(expected["probabilities"]):
             assert probabilities.std() > 0.01  # spread probabilities: the comparison can fail
             np.testing.assert_allclose(on_jax[f"probabilities{i}"], probabilities, atol=1.1e-5)
+        np.testing.assert_allclose(on_jax["folded"], expected["probabilities"][1], atol=1.1e-5)
         np.testing.assert_allclose(on_jax["training"], expected["training"], atol=1.1e-5)
         gradient = expected["clip_gradient"]
         scale = np.abs(gradient).max()
