@@ -29,7 +29,7 @@ def _normalization(
 
 
 def _conv(filters, kernel, strides, name, padding="valid", use_bias=False):
-    """Conv with Caffe2's MSRAFill (normal, std sqrt(2 / fan_out)), bias-free but when folded."""
+    """Conv with Caffe2's MSRAFill (normal, std sqrt(2 / fan_out)), bias-free unless folded."""
     return Conv3D(
         filters,
         kernel,
