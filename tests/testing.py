@@ -96,6 +96,17 @@ def tiny_classifier(**overrides):
     return build_classifier(**{**TINY, **overrides})
 
 
+def randomized(model, seed=0, scale=0.1):
+    """`model` with every weight random (moving variances positive): a part dropping one fails."""
+    rng = np.random.default_rng(seed)
+    for weight in model.weights:
+        value = rng.normal(scale=scale, size=weight.shape)
+        if "moving_variance" in weight.path:
+            value = np.abs(value) + 0.5
+        weight.assign(value.astype("float32"))
+    return model
+
+
 def trained_looking(model, seed=0):
     """`model` with BN away from the identity and a classifier with spread logits.
 

@@ -5,21 +5,11 @@ import numpy as np
 import pytest
 
 from nlkeras.models import VideoClassifier
-from tests.testing import TINY_NL, tiny_classifier
+from tests.testing import TINY_NL, randomized, tiny_classifier
 
 
 def tiny(num_classes=6, **kwargs):
     return tiny_classifier(**TINY_NL, num_classes=num_classes, **kwargs)
-
-
-def randomize(model, seed=0):
-    """Random weights everywhere, so a head that ignores a weight cannot pass."""
-    rng = np.random.default_rng(seed)
-    for weight in model.weights:
-        value = rng.normal(scale=0.1, size=weight.shape)
-        if "moving_variance" in weight.path:
-            value = np.abs(value) + 0.5
-        weight.assign(value.astype("float32"))
 
 
 def softmax(x):
@@ -33,7 +23,7 @@ def test_fully_convolutional_head_is_mean_of_per_position_softmax():
     The original's test head (§2.9 of docs/original-semantics.md).
     """
     model = tiny()
-    randomize(model)
+    randomized(model)
     clips = np.random.default_rng(1).normal(size=(2, 4, 48, 64, 3)).astype("float32")
     res5 = keras.ops.convert_to_numpy(model.backbone(clips))
     t, h, w = model.pool_size
@@ -69,7 +59,7 @@ def test_heads_share_the_same_weights():
 
 def test_dropout_only_in_training():
     model = tiny(dropout=0.9)
-    randomize(model)
+    randomized(model)
     clips = np.random.default_rng(2).normal(size=(2, 4, 32, 32, 3)).astype("float32")
     a, b = (keras.ops.convert_to_numpy(model(clips, training=False)) for _ in range(2))
     np.testing.assert_array_equal(a, b)
@@ -82,7 +72,7 @@ def test_save_and_load_whole_model(tmp_path):
     model = tiny(
         frozen_bn=True, non_local=dict(use_bn=False, zero_init_output=True, mode="dot_product")
     )
-    randomize(model)
+    randomized(model)
     path = tmp_path / "model.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
