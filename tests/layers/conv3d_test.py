@@ -45,15 +45,43 @@ def op_types(layer, x, training):
     return {op.type for op in graph.get_operations()}
 
 
-@pytest.mark.parametrize("use_bias", [False, True])
+@pytest.mark.parametrize("use_bias, strides", [(False, 1), (True, 1), (True, (1, 2, 2))])
 def test_bfloat16_training_of_a_1x1x1_kernel_is_a_matrix_product_equal_to_the_convolution(
-    use_bias,
+    use_bias, strides
 ):
-    x, ours, keras_conv = pair("mixed_bfloat16", use_bias=use_bias, activation="relu")
+    x, ours, keras_conv = pair(
+        "mixed_bfloat16", use_bias=use_bias, strides=strides, activation="relu"
+    )
     assert "MatMul" in op_types(ours, x, True) and "Conv3D" not in op_types(ours, x, True)
     ours_results = values_and_gradients(ours, x, training=True)
     keras_results = values_and_gradients(keras_conv, x)
     assert ours(x, training=True).dtype == tf.bfloat16 and ours.kernel.dtype == "float32"
+    for a, b in zip(ours_results, keras_results, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0.01, atol=0.01 * float(tf.reduce_max(tf.abs(b))))
+
+
+@pytest.mark.parametrize("kernel_size, shape", [(3, (2, 3, 5, 4, 8)), (5, (1, 6, 5, 4, 8))])
+def test_bfloat16_training_of_a_temporal_kernel_takes_its_gradient_as_matrix_products(
+    kernel_size, shape
+):
+    """The kernel's gradient, one product per tap, equals the convolution's (frames 3 and 6)."""
+    x, ours, keras_conv = pair("mixed_bfloat16", (kernel_size, 1, 1), shape, padding="same")
+
+    def gradient_op_types(layer, training):
+        @tf.function
+        def kernel_gradient(x):
+            with tf.GradientTape() as tape:
+                y = layer(x, training=training)
+            return tape.gradient(y, layer.kernel)
+
+        graph = kernel_gradient.get_concrete_function(x).graph
+        return {op.type for op in graph.get_operations()}
+
+    assert "Conv3DBackpropFilterV2" in gradient_op_types(keras_conv, None)
+    types = gradient_op_types(ours, True)
+    assert "Conv3DBackpropFilterV2" not in types and "Conv3D" in types
+    ours_results = values_and_gradients(ours, x, training=True)
+    keras_results = values_and_gradients(keras_conv, x)
     for a, b in zip(ours_results, keras_results, strict=True):
         np.testing.assert_allclose(a, b, rtol=0.01, atol=0.01 * float(tf.reduce_max(tf.abs(b))))
 
@@ -81,7 +109,8 @@ def test_bfloat16_training_of_a_strided_stem_is_space_to_depth_equal_to_the_conv
     [
         ("float32", 1, {}),
         ("mixed_bfloat16", (1, 3, 3), {"padding": "same"}),
-        ("mixed_bfloat16", 1, {"strides": (1, 2, 2)}),
+        ("float32", (3, 1, 1), {"padding": "same"}),
+        ("mixed_bfloat16", (3, 1, 1), {}),
         ("float32", (3, 7, 7), {"strides": (1, 2, 2), "shape": (2, 5, 12, 10, 3)}),
         ("mixed_bfloat16", (3, 7, 7), {"strides": (1, 2, 2), "shape": (2, 5, 12, 10, 8)}),
     ],
