@@ -81,7 +81,9 @@ class BatchNormalization(keras.layers.BatchNormalization):
         if self.scale:
             scale = self.gamma * scale
         shift = -self.moving_mean * scale
-        return scale, shift + self.beta if self.center else shift
+        if self.center:
+            shift = shift + self.beta
+        return scale, shift
 
     def _fused_kernel_applies(self, inputs):
         """Whether TensorFlow's fused kernel computes this call: the same values, one kernel.

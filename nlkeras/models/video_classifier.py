@@ -102,7 +102,7 @@ class VideoClassifier(keras.Model):
         """The probabilities head over `fold_normalization(backbone)`: the model that is run.
 
         Evaluation, prediction and export run this twin: the same function
-        with each normalisation folded into its convolution (15-20% faster
+        with each normalisation folded into its convolution (10-25% faster
         in float32 on an AMX Xeon). Its weights are a copy, taken now. A
         folded model is its own inference model.
         """
